@@ -8,13 +8,23 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['src/**/*.test.ts', 'controller/**/*.test.ts', 'speaker/**/*.test.ts', 'ingress/**/*.test.ts', 'test/harness/**/*.test.ts'],
+          include: [
+            'src/**/*.test.ts',
+            'controller/**/*.test.ts',
+            'speaker/**/*.test.ts',
+            'ingress/**/*.test.ts',
+            'deploy/**/*.test.ts',
+            'bin/**/*.test.ts',
+            'test/harness/**/*.test.ts',
+          ],
+          exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },
       },
       {
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // the real control plane (test/integration) and real components in network namespaces (*.int.test.ts)
+          include: ['test/integration/**/*.test.ts', '{src,controller,speaker,ingress}/**/*.int.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
