@@ -1,0 +1,681 @@
+// The network lab: hosts as network namespaces on one LAN bridge, a router running FRR with an external client
+// behind it, a real control plane in its own namespace, three nodes running a real kube-proxy each, and pods
+// as processes in their own namespaces routed from their node. Layout (ARCHITECTURE.md, "The local lab"):
+//
+//  <p>ext 203.0.113.10 ── <p>router (FRR, AS 64512) 203.0.113.1 / 192.0.2.1
+//  ──────── LAN bridge in <p>lan: 192.0.2.0/24, 2001:db8:0:1::/64 ────────
+//  <p>core 192.0.2.2 (etcd, apiserver, controller-manager)   <p>node-N 192.0.2.1N   <p>client 192.0.2.100
+//  pods: <p>pod-N-K, 10.244.N.(10+K) and fd00:10:244:N::(10+K), routed by node N
+//
+// All names start with a prefix (default "ironlb-"); a run first removes what an earlier crashed run left.
+import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { alive, run, runAsync, start, stopPid, waitFor } from './exec.ts';
+import { ControlPlane, type ControlPlaneState } from './controlplane.ts';
+import { clientCert, kubeconfig } from './certs.ts';
+import { clients, createReadyPod, ensureNamespace, registerNode, type Clients } from './kube.ts';
+import { k8sBin, nodeBin, repoRoot } from './paths.ts';
+
+/** LAB holds the lab's fixed addressing plan (documentation ranges only). */
+export const LAB = {
+  lan: { v4Prefix: 24, v6Prefix: 64 },
+  router: {
+    v4: '192.0.2.1',
+    v6: '2001:db8:0:1::1',
+    extV4: '203.0.113.1',
+    extV6: '2001:db8:0:2::1',
+    asn: 64512,
+  },
+  core: { v4: '192.0.2.2', v6: '2001:db8:0:1::2' },
+  client: { v4: '192.0.2.100', v6: '2001:db8:0:1::100' },
+  ext: { v4: '203.0.113.10', v6: '2001:db8:0:2::10' },
+  nodeASN: 64513,
+  apiPort: 6443,
+  /** l2Pool and l2PoolV6: addresses on the LAN announced by ARP/NDP. bgpPool: routed through the router. */
+  l2Pool: '192.0.2.200-192.0.2.250',
+  l2PoolV6: '2001:db8:0:1::200-2001:db8:0:1::250',
+  bgpPool: '198.51.100.0/24',
+  serviceCIDRs: '10.96.0.0/16,fd00:10:96::/112',
+  clusterCIDRs: '10.244.0.0/16,fd00:10:244::/56',
+} as const;
+
+/** LabNode is one node: its Kubernetes name, namespace, addresses and pod ranges. */
+export interface LabNode {
+  index: number;
+  name: string;
+  netns: string;
+  v4: string;
+  v6: string;
+  mac: string;
+  podCIDRs: [string, string];
+}
+
+/** LabPod is a pod the lab started: a process in its own namespace, registered and Ready in the API. */
+export interface LabPod {
+  namespace: string;
+  name: string;
+  node: number;
+  netns: string;
+  ips: [string, string];
+  hostVeth: string;
+  pid: number;
+  labels: Record<string, string>;
+}
+
+/** LabState is everything needed to find, use and remove a running lab. */
+export interface LabState {
+  prefix: string;
+  dir: string;
+  nodes: LabNode[];
+  pods: LabPod[];
+  podSeq: number;
+  controlPlane: ControlPlaneState;
+  /** hostKubeconfig reaches the API server from the root namespace (through a unix-socket forwarder). */
+  hostKubeconfig: string;
+  /** labKubeconfig reaches the API server from inside the lab's namespaces (192.0.2.2). */
+  labKubeconfig: string;
+  forwarderPid: number;
+  hostApiPort: number;
+  /** pids of processes the lab started outside namespaces it owns, for teardown. */
+  extraPids: number[];
+}
+
+/** LabOptions: where state lives, the name prefix, node count, logging. */
+export interface LabOptions {
+  dir: string;
+  prefix?: string;
+  nodes?: number;
+  /** hostApiPort on 127.0.0.1 in the root namespace that forwards to the API server. */
+  hostApiPort?: number;
+  /** crdDir to install (default deploy/crds); null installs none. */
+  crdDir?: string | null;
+  log?: (msg: string) => void;
+}
+
+function nsPattern(prefix: string): RegExp {
+  const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${p}(lan|core|router|ext|client|node-\\d+|pod-\\d+-\\d+)$`);
+}
+
+/** labNamespaces lists the existing network namespaces that belong to a lab with this prefix. */
+export function labNamespaces(prefix: string): string[] {
+  const re = nsPattern(prefix);
+  return run(['ip', 'netns', 'list'])
+    .stdout.split('\n')
+    .map((l) => l.split(' ')[0] ?? '')
+    .filter((n) => re.test(n));
+}
+
+/** removeNamespaces kills every process inside the namespaces, then deletes them. */
+export async function removeNamespaces(names: string[]): Promise<void> {
+  const pids = names.flatMap((ns) =>
+    run(['ip', 'netns', 'pids', ns], { check: false }).stdout.split('\n').filter(Boolean).map(Number),
+  );
+  await Promise.all(pids.map((pid) => stopPid(pid, 3000)));
+  for (const ns of names) run(['ip', 'netns', 'del', ns], { check: false });
+}
+
+/** Lab is a running lab. Create with Lab.up(), find again with Lab.attach(), remove with down(). */
+export class Lab {
+  readonly state: LabState;
+  private clientsCache: Clients | undefined;
+  private readonly log: (msg: string) => void;
+
+  private constructor(state: LabState, log: (msg: string) => void) {
+    this.state = state;
+    this.log = log;
+  }
+
+  /** ns returns the namespace name of a role ("core", "router", "client", "ext", "lan", "node-1"). */
+  ns(role: string): string {
+    return `${this.state.prefix}${role}`;
+  }
+
+  /** node returns node i (1-based). */
+  node(i: number): LabNode {
+    const n = this.state.nodes[i - 1];
+    if (!n) throw new RangeError(`Lab has no node ${i}`);
+    return n;
+  }
+
+  /** api returns API clients that work from the root namespace (this process). */
+  get api(): Clients {
+    this.clientsCache ??= clients(this.state.hostKubeconfig);
+    return this.clientsCache;
+  }
+
+  /** exec runs argv inside a role's namespace and returns its output. */
+  exec(role: string, argv: string[], options: { check?: boolean; timeoutMs?: number } = {}) {
+    return runAsync(argv, { ...options, netns: this.ns(role) });
+  }
+
+  /** kubectl runs the cached kubectl with the host kubeconfig. */
+  async kubectl(args: string[], input?: string): Promise<string> {
+    return (
+      await runAsync([k8sBin('kubectl'), `--kubeconfig=${this.state.hostKubeconfig}`, ...args], { input })
+    ).stdout;
+  }
+
+  private save(): void {
+    writeFileSync(join(this.state.dir, 'lab.json'), JSON.stringify(this.state, null, 2));
+  }
+
+  /** attach finds a running lab from its state directory. */
+  static attach(dir: string, log: (msg: string) => void = () => {}): Lab {
+    const file = join(dir, 'lab.json');
+    if (!existsSync(file)) throw new Error(`No lab state in "${file}": run "make lab" first`);
+    return new Lab(JSON.parse(readFileSync(file, 'utf8')) as LabState, log);
+  }
+
+  /** cleanup removes whatever a lab with this prefix left behind (namespaces, processes, forwarder). */
+  static async cleanup(options: { dir: string; prefix?: string }): Promise<string[]> {
+    const prefix = options.prefix ?? 'ironlb-';
+    const stateFile = join(options.dir, 'lab.json');
+    if (existsSync(stateFile)) {
+      try {
+        const st = JSON.parse(readFileSync(stateFile, 'utf8')) as LabState;
+        await Promise.all(
+          [st.forwarderPid, ...st.extraPids].filter((p) => p > 0).map((p) => stopPid(p, 2000)),
+        );
+      } catch {
+        /* a damaged state file: the namespace sweep below still removes everything that matters */
+      }
+    }
+    run(['pkill', '-f', `UNIX-CONNECT:${join(options.dir, 'api.sock')}`], { check: false });
+    const names = labNamespaces(prefix);
+    await removeNamespaces(names);
+    rmSync(join(options.dir, 'api.sock'), { force: true });
+    rmSync(stateFile, { force: true });
+    return names;
+  }
+
+  /** up removes leftovers, then builds the network, FRR, the control plane, the nodes and their kube-proxies. */
+  static async up(options: LabOptions): Promise<Lab> {
+    const log = options.log ?? (() => {});
+    const prefix = options.prefix ?? 'ironlb-';
+    const dir = options.dir;
+    const leftovers = await Lab.cleanup({ dir, prefix });
+    if (leftovers.length) log(`lab: removed ${leftovers.length} namespaces left by an earlier run`);
+    rmSync(join(dir, 'cp'), { recursive: true, force: true });
+    mkdirSync(join(dir, 'logs'), { recursive: true });
+    const nodeCount = options.nodes ?? 3;
+    const nodes: LabNode[] = Array.from({ length: nodeCount }, (_, k) => {
+      const i = k + 1;
+      return {
+        index: i,
+        name: `lab-node-${i}`,
+        netns: `${prefix}node-${i}`,
+        v4: `192.0.2.${10 + i}`,
+        v6: `2001:db8:0:1::${10 + i}`,
+        mac: `02:1b:00:00:01:${i.toString(16).padStart(2, '0')}`,
+        podCIDRs: [`10.244.${i}.0/24`, `fd00:10:244:${i}::/64`],
+      };
+    });
+    const lab = new Lab(
+      {
+        prefix,
+        dir,
+        nodes,
+        pods: [],
+        podSeq: 0,
+        controlPlane: undefined as unknown as ControlPlaneState,
+        hostKubeconfig: join(dir, 'kubeconfig'),
+        labKubeconfig: join(dir, 'lab.kubeconfig'),
+        forwarderPid: -1,
+        hostApiPort: options.hostApiPort ?? 16443,
+        extraPids: [],
+      },
+      log,
+    );
+    try {
+      lab.buildNetwork();
+      log('lab: network built (LAN bridge, router, core, client, ext, nodes)');
+      await lab.startRouter();
+      log(`lab: FRR running in ${lab.ns('router')} (AS ${LAB.router.asn})`);
+      await lab.startControlPlane(options.crdDir);
+      await lab.registerNodes();
+      await lab.startKubeProxies();
+      log('lab: kube-proxy running on every node');
+      lab.save();
+      return lab;
+    } catch (e) {
+      lab.save();
+      throw e;
+    }
+  }
+
+  private buildNetwork(): void {
+    const ip = (args: string[]) => run(['ip', ...args]);
+    const inNs = (ns: string, argv: string[]) => run(argv, { netns: ns });
+    const sysctl = (ns: string, kv: string[]) => inNs(ns, ['sysctl', '-q', '-w', ...kv]);
+    const lan = this.ns('lan');
+    const hosts: { role: string; port: string; mac: string; v4: string; v6: string; forward: boolean }[] = [
+      {
+        role: 'router',
+        port: 'rtr',
+        mac: '02:1b:00:00:00:01',
+        v4: LAB.router.v4,
+        v6: LAB.router.v6,
+        forward: true,
+      },
+      {
+        role: 'core',
+        port: 'core',
+        mac: '02:1b:00:00:00:02',
+        v4: LAB.core.v4,
+        v6: LAB.core.v6,
+        forward: false,
+      },
+      {
+        role: 'client',
+        port: 'cli',
+        mac: '02:1b:00:00:00:64',
+        v4: LAB.client.v4,
+        v6: LAB.client.v6,
+        forward: false,
+      },
+      ...this.state.nodes.map((n) => ({
+        role: `node-${n.index}`,
+        port: `n${n.index}`,
+        mac: n.mac,
+        v4: n.v4,
+        v6: n.v6,
+        forward: true,
+      })),
+    ];
+    for (const ns of [lan, ...hosts.map((h) => this.ns(h.role)), this.ns('ext')]) {
+      ip(['netns', 'add', ns]);
+      inNs(ns, ['ip', 'link', 'set', 'lo', 'up']);
+      // addresses are ours alone in a namespace; kernel DAD would only delay them
+      sysctl(ns, ['net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0']);
+    }
+    inNs(lan, [
+      'ip',
+      'link',
+      'add',
+      'br0',
+      'type',
+      'bridge',
+      'stp_state',
+      '0',
+      'forward_delay',
+      '0',
+      'mcast_snooping',
+      '0',
+    ]);
+    inNs(lan, ['ip', 'link', 'set', 'br0', 'up']);
+    for (const h of hosts) {
+      const ns = this.ns(h.role);
+      ip([
+        'link',
+        'add',
+        'eth0',
+        'netns',
+        ns,
+        'address',
+        h.mac,
+        'type',
+        'veth',
+        'peer',
+        'name',
+        h.port,
+        'netns',
+        lan,
+      ]);
+      inNs(lan, ['ip', 'link', 'set', h.port, 'master', 'br0', 'up']);
+      inNs(ns, ['ip', 'addr', 'add', `${h.v4}/${LAB.lan.v4Prefix}`, 'dev', 'eth0']);
+      inNs(ns, ['ip', '-6', 'addr', 'add', `${h.v6}/${LAB.lan.v6Prefix}`, 'dev', 'eth0', 'nodad']);
+      inNs(ns, ['ip', 'link', 'set', 'eth0', 'up']);
+      if (h.forward)
+        sysctl(ns, [
+          'net.ipv4.ip_forward=1',
+          'net.ipv6.conf.all.forwarding=1',
+          'net.ipv4.conf.all.rp_filter=0',
+          'net.ipv4.conf.default.rp_filter=0',
+        ]);
+      if (h.role !== 'router') {
+        inNs(ns, ['ip', 'route', 'add', 'default', 'via', LAB.router.v4]);
+        inNs(ns, ['ip', '-6', 'route', 'add', 'default', 'via', LAB.router.v6]);
+      }
+    }
+    const router = this.ns('router');
+    const ext = this.ns('ext');
+    ip(['link', 'add', 'eth1', 'netns', router, 'type', 'veth', 'peer', 'name', 'eth0', 'netns', ext]);
+    inNs(router, ['ip', 'addr', 'add', `${LAB.router.extV4}/24`, 'dev', 'eth1']);
+    inNs(router, ['ip', '-6', 'addr', 'add', `${LAB.router.extV6}/64`, 'dev', 'eth1', 'nodad']);
+    inNs(router, ['ip', 'link', 'set', 'eth1', 'up']);
+    inNs(ext, ['ip', 'addr', 'add', `${LAB.ext.v4}/24`, 'dev', 'eth0']);
+    inNs(ext, ['ip', '-6', 'addr', 'add', `${LAB.ext.v6}/64`, 'dev', 'eth0', 'nodad']);
+    inNs(ext, ['ip', 'link', 'set', 'eth0', 'up']);
+    inNs(ext, ['ip', 'route', 'add', 'default', 'via', LAB.router.extV4]);
+    inNs(ext, ['ip', '-6', 'route', 'add', 'default', 'via', LAB.router.extV6]);
+    // every node routes the other nodes' pod ranges through their LAN address
+    for (const n of this.state.nodes) {
+      for (const m of this.state.nodes) {
+        if (m.index === n.index) continue;
+        inNs(n.netns, ['ip', 'route', 'add', m.podCIDRs[0], 'via', m.v4]);
+        inNs(n.netns, ['ip', '-6', 'route', 'add', m.podCIDRs[1], 'via', m.v6]);
+      }
+    }
+  }
+
+  /** frrDir is where the router's FRR keeps its sockets, pid files, config and logs. */
+  get frrDir(): string {
+    return join(this.state.dir, 'frr');
+  }
+
+  /** renderRouterConfig returns the router's FRR configuration: one eBGP neighbour per node, ECMP on. */
+  renderRouterConfig(): string {
+    const neighbors = this.state.nodes.map((n) => ` neighbor ${n.v4} peer-group NODES`).join('\n');
+    return `frr defaults datacenter
+hostname lab-router
+log file ${this.frrDir}/frr.log informational
+!
+router bgp ${LAB.router.asn}
+ bgp router-id ${LAB.router.v4}
+ no bgp ebgp-requires-policy
+ no bgp default ipv4-unicast
+ bgp bestpath as-path multipath-relax
+ neighbor NODES peer-group
+ neighbor NODES remote-as ${LAB.nodeASN}
+ neighbor NODES timers connect 1
+${neighbors}
+ address-family ipv4 unicast
+  neighbor NODES activate
+  maximum-paths 8
+ exit-address-family
+ address-family ipv6 unicast
+  neighbor NODES activate
+  maximum-paths 8
+ exit-address-family
+!
+`;
+  }
+
+  /** vtysh runs a vtysh command against the router's FRR and returns its output. */
+  async vtysh(command: string): Promise<string> {
+    return (await this.exec('router', ['vtysh', '--vty_socket', this.frrDir, '-c', command])).stdout;
+  }
+
+  private async startRouter(): Promise<void> {
+    const d = this.frrDir;
+    rmSync(d, { recursive: true, force: true });
+    mkdirSync(d, { recursive: true });
+    const frr = run(['id', '-u', 'frr']).stdout.trim();
+    const frrGid = run(['id', '-g', 'frr']).stdout.trim();
+    chownSync(d, Number(frr), Number(frrGid));
+    const conf = join(d, 'frr.conf');
+    writeFileSync(conf, this.renderRouterConfig());
+    const router = this.ns('router');
+    for (const daemon of ['zebra', 'bgpd', 'bfdd']) {
+      const empty = join(d, `${daemon}.conf`);
+      writeFileSync(empty, '');
+      chownSync(empty, Number(frr), Number(frrGid));
+      const extra = daemon === 'bfdd' ? ['--bfdctl', join(d, 'bfdd.sock')] : [];
+      start(
+        [
+          `/usr/lib/frr/${daemon}`,
+          '-z',
+          join(d, 'zserv.api'),
+          '--vty_socket',
+          d,
+          '-i',
+          join(d, `${daemon}.pid`),
+          '-f',
+          empty,
+          '-P',
+          '0',
+          ...extra,
+        ],
+        { netns: router, log: join(d, `${daemon}.out`), detached: true },
+      );
+      if (daemon === 'zebra')
+        await waitFor('FRR zebra socket', () => existsSync(join(d, 'zserv.api')), {
+          log: join(d, 'zebra.out'),
+        });
+    }
+    await waitFor('FRR bgpd vty', () => existsSync(join(d, 'bgpd.vty')) && existsSync(join(d, 'bfdd.vty')), {
+      log: join(d, 'bgpd.out'),
+    });
+    await runAsync(['vtysh', '--vty_socket', d, '-f', conf], { netns: router });
+  }
+
+  private async startControlPlane(crdDir: string | null | undefined): Promise<void> {
+    const core = this.ns('core');
+    this.log('lab: starting the control plane in ' + core);
+    const cp = await ControlPlane.start({
+      dir: join(this.state.dir, 'cp'),
+      netns: core,
+      bindAddress: LAB.core.v4,
+      detached: true,
+      keepDir: true,
+      serviceCIDRs: LAB.serviceCIDRs,
+      extraSANs: [LAB.core.v6],
+      crdDir,
+      log: this.log,
+    });
+    this.state.controlPlane = cp.state;
+    const labServer = `https://${LAB.core.v4}:${LAB.apiPort}`;
+    writeFileSync(this.state.labKubeconfig, kubeconfig(labServer, cp.pki, cp.pki.admin));
+    // the root namespace reaches the API server through a unix socket: no route into the lab is needed
+    const sock = join(this.state.dir, 'api.sock');
+    rmSync(sock, { force: true });
+    start(['socat', `UNIX-LISTEN:${sock},fork,mode=600`, `TCP:${LAB.core.v4}:${LAB.apiPort}`], {
+      netns: core,
+      log: join(this.state.dir, 'logs/forwarder-core.log'),
+      detached: true,
+    });
+    await waitFor('API socket forwarder', () => existsSync(sock));
+    const fwd = start(
+      ['socat', `TCP-LISTEN:${this.state.hostApiPort},bind=127.0.0.1,reuseaddr,fork`, `UNIX-CONNECT:${sock}`],
+      {
+        log: join(this.state.dir, 'logs/forwarder-host.log'),
+        detached: true,
+      },
+    );
+    this.state.forwarderPid = fwd.pid ?? -1;
+    writeFileSync(
+      this.state.hostKubeconfig,
+      kubeconfig(`https://127.0.0.1:${this.state.hostApiPort}`, cp.pki, cp.pki.admin),
+    );
+    await waitFor('API server through the host forwarder', async () => {
+      await this.api.core.listNamespace();
+      return true;
+    });
+  }
+
+  private async registerNodes(): Promise<void> {
+    for (const n of this.state.nodes) {
+      await registerNode(this.api, { name: n.name, addresses: [n.v4, n.v6], podCIDRs: n.podCIDRs });
+    }
+  }
+
+  /** componentKubeconfig writes (once) a lab kubeconfig for a client-certificate user. */
+  componentKubeconfig(name: string, user: string, group?: string): string {
+    const pkiDir = join(this.state.controlPlane.dir, 'pki');
+    const pki = { dir: pkiDir, caCert: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key') } as Parameters<
+      typeof clientCert
+    >[0];
+    const cert = clientCert(pki, name, user, group);
+    const file = join(this.state.dir, `${name}.kubeconfig`);
+    writeFileSync(file, kubeconfig(`https://${LAB.core.v4}:${LAB.apiPort}`, pki, cert));
+    return file;
+  }
+
+  private async startKubeProxies(): Promise<void> {
+    const kc = this.componentKubeconfig('kube-proxy', 'system:kube-proxy');
+    for (const n of this.state.nodes) {
+      const log = join(this.state.dir, 'logs', `kube-proxy-${n.index}.log`);
+      start(
+        [
+          k8sBin('kube-proxy'),
+          `--kubeconfig=${kc}`,
+          `--hostname-override=${n.name}`,
+          '--proxy-mode=iptables',
+          `--cluster-cidr=${LAB.clusterCIDRs}`,
+          '--conntrack-max-per-core=0',
+          '--conntrack-tcp-timeout-established=0',
+          '--conntrack-tcp-timeout-close-wait=0',
+          '--healthz-bind-address=0.0.0.0:10256',
+          '--metrics-bind-address=127.0.0.1:10249',
+          '--iptables-sync-period=30s',
+          '--v=1',
+        ],
+        { netns: n.netns, log, detached: true },
+      );
+    }
+    for (const n of this.state.nodes) {
+      await waitFor(
+        `kube-proxy on ${n.name}`,
+        async () =>
+          (
+            await this.exec(
+              `node-${n.index}`,
+              ['curl', '-s', '-o', '/dev/null', '-w', '%{http_code}', 'http://127.0.0.1:10256/healthz'],
+              { check: false },
+            )
+          ).stdout === '200',
+        { log: join(this.state.dir, 'logs', `kube-proxy-${n.index}.log`), timeoutMs: 60_000 },
+      );
+    }
+  }
+
+  /**
+   * addPod starts a process in a new namespace on node `node`, wires it to the node, registers the Pod and marks
+   * it Ready. argv defaults to the echo server; it listens on `port`.
+   */
+  async addPod(spec: {
+    namespace: string;
+    name: string;
+    node: number;
+    labels: Record<string, string>;
+    port?: number;
+    argv?: string[];
+    env?: Record<string, string>;
+  }): Promise<LabPod> {
+    const n = this.node(spec.node);
+    const seq = ++this.state.podSeq;
+    const netns = `${this.state.prefix}pod-${n.index}-${seq}`;
+    const ips: [string, string] = [
+      `10.244.${n.index}.${10 + seq}`,
+      `fd00:10:244:${n.index}::${(10 + seq).toString(16)}`,
+    ];
+    const hostVeth = `vp${seq}`;
+    const port = spec.port ?? 8080;
+    run(['ip', 'netns', 'add', netns]);
+    run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'], {
+      netns,
+    });
+    run(['ip', 'link', 'set', 'lo', 'up'], { netns });
+    run([
+      'ip',
+      'link',
+      'add',
+      hostVeth,
+      'netns',
+      n.netns,
+      'type',
+      'veth',
+      'peer',
+      'name',
+      'eth0',
+      'netns',
+      netns,
+    ]);
+    const inNode = (argv: string[]) => run(argv, { netns: n.netns });
+    const inPod = (argv: string[]) => run(argv, { netns });
+    inNode(['ip', 'addr', 'add', `10.244.${n.index}.1/32`, 'dev', hostVeth]);
+    inNode(['ip', '-6', 'addr', 'add', 'fe80::1/64', 'dev', hostVeth, 'nodad']);
+    inNode(['ip', 'link', 'set', hostVeth, 'up']);
+    inNode(['ip', 'route', 'add', `${ips[0]}/32`, 'dev', hostVeth]);
+    inNode(['ip', '-6', 'route', 'add', `${ips[1]}/128`, 'dev', hostVeth]);
+    inPod(['ip', 'addr', 'add', `${ips[0]}/32`, 'dev', 'eth0']);
+    inPod(['ip', '-6', 'addr', 'add', `${ips[1]}/128`, 'dev', 'eth0', 'nodad']);
+    inPod(['ip', 'link', 'set', 'eth0', 'up']);
+    inPod(['ip', 'route', 'add', `10.244.${n.index}.1`, 'dev', 'eth0']);
+    inPod(['ip', 'route', 'add', 'default', 'via', `10.244.${n.index}.1`, 'dev', 'eth0']);
+    inPod(['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
+    const argv = spec.argv ?? [nodeBin, join(repoRoot, 'test/lab/echo.ts'), `--port=${port}`];
+    const child = start(argv, {
+      netns,
+      log: join(this.state.dir, 'logs', `pod-${spec.namespace}-${spec.name}.log`),
+      detached: true,
+      env: {
+        ...process.env,
+        POD_NAME: spec.name,
+        POD_NAMESPACE: spec.namespace,
+        NODE_NAME: n.name,
+        POD_IPS: ips.join(','),
+        ...spec.env,
+      },
+    });
+    const pod: LabPod = {
+      namespace: spec.namespace,
+      name: spec.name,
+      node: n.index,
+      netns,
+      ips,
+      hostVeth,
+      pid: child.pid ?? -1,
+      labels: spec.labels,
+    };
+    await waitFor(
+      `pod "${spec.namespace}/${spec.name}" listening on ${port}`,
+      async () => {
+        if (!alive(pod.pid)) throw new Error('process exited');
+        return (await runAsync(['ss', '-Htln', `sport = :${port}`], { netns })).stdout.trim().length > 0;
+      },
+      { log: join(this.state.dir, 'logs', `pod-${spec.namespace}-${spec.name}.log`) },
+    );
+    await ensureNamespace(this.api, spec.namespace);
+    await createReadyPod(this.api, {
+      namespace: spec.namespace,
+      name: spec.name,
+      node: n.name,
+      hostIP: n.v4,
+      podIPs: ips,
+      labels: spec.labels,
+      containerPort: port,
+    });
+    this.state.pods.push(pod);
+    this.save();
+    return pod;
+  }
+
+  /** removePod deletes the Pod object, stops its process and removes its namespace and routes. */
+  async removePod(pod: LabPod): Promise<void> {
+    try {
+      await this.api.core.deleteNamespacedPod({
+        name: pod.name,
+        namespace: pod.namespace,
+        gracePeriodSeconds: 0,
+      });
+    } catch {
+      /* already gone */
+    }
+    await removeNamespaces([pod.netns]);
+    const n = this.node(pod.node);
+    run(['ip', 'route', 'del', `${pod.ips[0]}/32`], { netns: n.netns, check: false });
+    run(['ip', '-6', 'route', 'del', `${pod.ips[1]}/128`], { netns: n.netns, check: false });
+    this.state.pods = this.state.pods.filter((p) => p.netns !== pod.netns);
+    this.save();
+  }
+
+  /** startProcess starts a long-lived process in a role's namespace, detached, logging to logs/<name>.log. */
+  startProcess(role: string, name: string, argv: string[], env?: NodeJS.ProcessEnv): number {
+    const child = start(argv, {
+      netns: this.ns(role),
+      log: join(this.state.dir, 'logs', `${name}.log`),
+      detached: true,
+      env: { ...process.env, ...env },
+    });
+    return child.pid ?? -1;
+  }
+
+  /** down stops every lab process and removes every lab namespace; keeps the state directory's logs. */
+  async down(): Promise<void> {
+    await Lab.cleanup({ dir: this.state.dir, prefix: this.state.prefix });
+    await sleep(0);
+  }
+}

@@ -1,0 +1,105 @@
+// What `make lab` deploys on top of the bare lab: the echo app, the lab's address pools, and IronLB's own
+// controller and speakers (when their entry points exist).
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LAB, type Lab } from '../harness/netlab.ts';
+import { waitForEndpoints } from '../harness/kube.ts';
+import { nodeBin, repoRoot } from '../harness/paths.ts';
+
+/** deployEcho starts one echo pod per node in namespace "demo" and a LoadBalancer Service "echo" for them. */
+export async function deployEcho(
+  lab: Lab,
+  options: { log?: (m: string) => void; namespace?: string } = {},
+): Promise<void> {
+  const log = options.log ?? (() => {});
+  const ns = options.namespace ?? 'demo';
+  for (const n of lab.state.nodes) {
+    await lab.addPod({
+      namespace: ns,
+      name: `echo-${n.index}`,
+      node: n.index,
+      labels: { app: 'echo' },
+      port: 8080,
+      env: { SERVICE_NAME: 'echo' },
+    });
+  }
+  await lab.api.core.createNamespacedService({
+    namespace: ns,
+    body: {
+      metadata: { name: 'echo', namespace: ns },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'echo' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    },
+  });
+  await waitForEndpoints(lab.api, ns, 'echo', lab.state.nodes.length);
+  log(
+    `lab: echo app running (${lab.state.nodes.length} pods) behind Service "${ns}/echo" (type LoadBalancer)`,
+  );
+}
+
+/** labPools is the metallb.io configuration the lab applies: an L2 pool (v4 + v6) and a BGP pool. */
+export function labPools(): object[] {
+  const ns = 'ironlb-system';
+  return [
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'lab-l2', namespace: ns },
+      spec: { addresses: [LAB.l2Pool, LAB.l2PoolV6] },
+    },
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name: 'lab-l2', namespace: ns },
+      spec: { ipAddressPools: ['lab-l2'] },
+    },
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'lab-bgp', namespace: ns },
+      spec: { addresses: [LAB.bgpPool], autoAssign: false },
+    },
+  ];
+}
+
+/** startIronLB applies the lab pools and starts the controller in the core namespace and a speaker per node. */
+export async function startIronLB(lab: Lab, options: { log?: (m: string) => void } = {}): Promise<void> {
+  const log = options.log ?? (() => {});
+  const controller = join(repoRoot, 'controller/main.ts');
+  const speaker = join(repoRoot, 'speaker/main.ts');
+  const crds = (await lab.kubectl(['get', 'crd', '-o', 'name'])).includes('ipaddresspools.metallb.io');
+  if (!crds) {
+    log('lab: metallb.io CRDs not installed yet: the echo Service stays <pending>');
+    return;
+  }
+  await lab.kubectl(['create', 'namespace', 'ironlb-system']).catch(() => '');
+  await lab.kubectl(
+    ['apply', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: labPools() }),
+  );
+  log(`lab: pools applied (L2 ${LAB.l2Pool}, ${LAB.l2PoolV6}; BGP ${LAB.bgpPool})`);
+  if (existsSync(controller)) {
+    lab.startProcess('core', 'controller', [
+      nodeBin,
+      controller,
+      `--kubeconfig=${lab.state.labKubeconfig}`,
+      '--namespace=ironlb-system',
+    ]);
+    log('lab: IronLB controller started in ' + lab.ns('core'));
+  } else log('lab: no controller yet (controller/main.ts): the echo Service stays <pending>');
+  if (existsSync(speaker)) {
+    for (const n of lab.state.nodes) {
+      lab.startProcess(`node-${n.index}`, `speaker-${n.index}`, [
+        nodeBin,
+        speaker,
+        `--kubeconfig=${lab.state.labKubeconfig}`,
+        `--node-name=${n.name}`,
+        '--namespace=ironlb-system',
+      ]);
+    }
+    log('lab: IronLB speakers started on every node');
+  }
+}
