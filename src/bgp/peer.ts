@@ -1,0 +1,152 @@
+// Pure peer building: a BGPPeer boiled down to what gobgpd needs -> AddPeer / DeletePeer / StartBgp requests.
+
+import {
+  API_FAMILY,
+  type AddPeerRequest,
+  type AfiSafiRequest,
+  type DeletePeerRequest,
+  type StartBgpRequest,
+} from './api.ts';
+import { formatIPAddress, parseIPAddress } from './prefix.ts';
+
+/**
+ * PeerSpec is one BGP session the speaker opens. Times are whole seconds. The config parser has already derived
+ * holdTime/keepaliveTime from each other (MetalLB: ×3 / ÷3, default hold 90 s) and resolved passwordSecret.
+ */
+export interface PeerSpec {
+  readonly address: string;
+  /** port: the peer's TCP port; default 179. */
+  readonly port?: number;
+  readonly peerASN: number;
+  readonly myASN: number;
+  /** holdTime: 3–65535. 0 ("no keepalives") is rejected: gobgpd's API reads 0 as "use my default, 90 s". */
+  readonly holdTime: number;
+  /** keepaliveTime: 1–holdTime. */
+  readonly keepaliveTime: number;
+  /** connectTime: seconds between connection attempts (and before retrying after a reset); default 5 (gobgpd's own default is 120). */
+  readonly connectTime?: number;
+  /** ebgpMultiHop: allow the eBGP peer to be more than one hop away (TTL 255); rejected for iBGP, as in MetalLB. */
+  readonly ebgpMultiHop?: boolean;
+  /** password: TCP MD5 (RFC 2385) key. Never logged: see redactAddPeerRequest. */
+  readonly password?: string;
+  readonly sourceAddress?: string;
+  /** families: which unicast families the session negotiates; at least one. */
+  readonly families: { readonly ipv4: boolean; readonly ipv6: boolean };
+  /** description: free text shown by `gobgp neighbor`; e.g. the BGPPeer's name. */
+  readonly description?: string;
+}
+
+/** DEFAULT_CONNECT_TIME is the connect retry (seconds) used when a peer gives none. */
+export const DEFAULT_CONNECT_TIME = 5;
+
+/** EBGP_MULTIHOP_TTL is the TTL used for ebgpMultiHop peers (FRR's `ebgp-multihop` default). */
+export const EBGP_MULTIHOP_TTL = 255;
+
+function checkInteger(value: number, min: number, max: number, what: string, subject: string): void {
+  if (!Number.isInteger(value) || value < min || value > max) {
+    throw new RangeError(`Invalid ${subject}: ${what} ${value} must be an integer from ${min} to ${max}`);
+  }
+}
+
+/**
+ * buildAddPeerRequest renders the AddPeer request: neighbor address and ASNs (per-peer local_asn, so peers with
+ * different myASN share one gobgpd), MD5 password if any, multihop, timers (connect_retry and
+ * idle_hold_time_after_reset = connectTime, so a lost session is retried within seconds, not 120 s), remote
+ * port and source address, and the enabled families. Throws TypeError/RangeError naming the peer.
+ */
+export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
+  let address: string;
+  try {
+    address = formatIPAddress(parseIPAddress(peer.address));
+  } catch (error) {
+    throw new TypeError(`Invalid peer "${peer.address}": not an IP address`, { cause: error });
+  }
+  const family = parseIPAddress(address).family;
+  const subject = `peer "${address}"`;
+  checkInteger(peer.peerASN, 1, 0xffffffff, 'peerASN', subject);
+  checkInteger(peer.myASN, 1, 0xffffffff, 'myASN', subject);
+  checkInteger(peer.port ?? 179, 1, 65535, 'port', subject);
+  checkInteger(peer.holdTime, 3, 65535, 'holdTime', subject);
+  checkInteger(peer.keepaliveTime, 1, peer.holdTime, 'keepaliveTime', subject);
+  const connectTime = peer.connectTime ?? DEFAULT_CONNECT_TIME;
+  checkInteger(connectTime, 1, 65535, 'connectTime', subject);
+  if (peer.ebgpMultiHop === true && peer.peerASN === peer.myASN) {
+    throw new RangeError(`Invalid peer "${address}": ebgpMultiHop is not allowed for an iBGP session`);
+  }
+  if (!peer.families.ipv4 && !peer.families.ipv6) {
+    throw new RangeError(`Invalid peer "${address}": no address family enabled`);
+  }
+  let sourceAddress: string | undefined;
+  if (peer.sourceAddress !== undefined) {
+    const source = parseIPAddress(peer.sourceAddress);
+    if (source.family !== family) {
+      throw new TypeError(
+        `Invalid peer "${address}": source address "${peer.sourceAddress}" is not ${family}`,
+      );
+    }
+    sourceAddress = formatIPAddress(source);
+  }
+  const afiSafis: AfiSafiRequest[] = [];
+  if (peer.families.ipv4) afiSafis.push({ config: { family: API_FAMILY.ipv4, enabled: true } });
+  if (peer.families.ipv6) afiSafis.push({ config: { family: API_FAMILY.ipv6, enabled: true } });
+  return {
+    peer: {
+      conf: {
+        neighbor_address: address,
+        peer_asn: peer.peerASN,
+        local_asn: peer.myASN,
+        ...(peer.password !== undefined && peer.password !== '' ? { auth_password: peer.password } : {}),
+        ...(peer.description !== undefined ? { description: peer.description } : {}),
+      },
+      ...(peer.ebgpMultiHop === true
+        ? { ebgp_multihop: { enabled: true, multihop_ttl: EBGP_MULTIHOP_TTL } }
+        : {}),
+      timers: {
+        config: {
+          connect_retry: connectTime,
+          hold_time: peer.holdTime,
+          keepalive_interval: peer.keepaliveTime,
+          idle_hold_time_after_reset: connectTime,
+        },
+      },
+      transport: {
+        remote_port: peer.port ?? 179,
+        ...(sourceAddress !== undefined ? { local_address: sourceAddress } : {}),
+        passive_mode: false,
+      },
+      afi_safis: afiSafis,
+    },
+  };
+}
+
+/** redactAddPeerRequest returns the request with the MD5 password replaced by `<redacted>`, for logs and errors. */
+export function redactAddPeerRequest(request: AddPeerRequest): AddPeerRequest {
+  if (request.peer.conf.auth_password === undefined) return request;
+  return {
+    ...request,
+    peer: { ...request.peer, conf: { ...request.peer.conf, auth_password: '<redacted>' } },
+  };
+}
+
+/** buildDeletePeerRequest renders DeletePeer for the peer's (canonical) address. */
+export function buildDeletePeerRequest(address: string): DeletePeerRequest {
+  return { address: formatIPAddress(parseIPAddress(address)) };
+}
+
+/** GlobalSpec is the speaker's gobgpd instance: its default ASN and router ID (an IPv4 address, RFC 6286 form). */
+export interface GlobalSpec {
+  readonly asn: number;
+  readonly routerId: string;
+}
+
+/**
+ * buildStartBgpRequest renders StartBgp with listen_port -1: gobgpd opens no BGP listener, every session is
+ * outbound (the node's port 179 stays free, e.g. for FRR's bfdd neighbour or another daemon).
+ */
+export function buildStartBgpRequest(global: GlobalSpec): StartBgpRequest {
+  checkInteger(global.asn, 1, 0xffffffff, 'asn', 'global BGP configuration');
+  const routerId = parseIPAddress(global.routerId);
+  if (routerId.family !== 'ipv4')
+    throw new TypeError(`Invalid router ID "${global.routerId}": must be an IPv4 address`);
+  return { global: { asn: global.asn, router_id: formatIPAddress(routerId), listen_port: -1 } };
+}
