@@ -66,16 +66,20 @@ if [ ! -x "$NODE_PKG/bin/node" ] || [ "$("$NODE_PKG/bin/node" --version)" != "v$
 fi
 mkdir -p "$TOOLS/bin"
 ln -sf "$NODE_PKG/bin/node" "$TOOLS/bin/node"
-NPM_CLI="$(readlink -f "$(command -v npm)")"
+# the system npm's CLI, run on the project's Node (skip our own wrapper if it is already on PATH)
+NPM_CLI=""
+for d in $(echo "$PATH" | tr ':' ' ') /usr/bin /usr/local/bin; do
+  [ "$d" = "$TOOLS/bin" ] && continue
+  if [ -x "$d/npm" ]; then NPM_CLI="$(readlink -f "$d/npm")"; break; fi
+done
+[ -n "$NPM_CLI" ] || { echo "setup: npm is required (apt-get install npm)" >&2; exit 1; }
 cat >"$TOOLS/bin/npm" <<NPM
 #!/bin/sh
-# npm run on the project's Node.js; native addons build against its headers
-export npm_config_nodedir="$NODE_PKG"
+# npm run on the project's Node.js
 exec "$TOOLS/bin/node" "$NPM_CLI" "\$@"
 NPM
 cat >"$TOOLS/bin/npx" <<NPX
 #!/bin/sh
-export npm_config_nodedir="$NODE_PKG"
 exec "$TOOLS/bin/node" "$(dirname "$NPM_CLI")/npx-cli.js" "\$@"
 NPX
 chmod +x "$TOOLS/bin/npm" "$TOOLS/bin/npx"
