@@ -1,7 +1,7 @@
 // Smoke tests proving the control plane is the real thing: the API server allocates health-check node ports,
 // and the real endpointslice controller publishes Ready pods.
 import { describe, expect, inject, it } from 'vitest';
-import { clients, createReadyPod, ensureNamespace, setPodReady, waitForEndpoints } from '../harness/kube.ts';
+import { clients, createReadyPod, ensureNamespace, registerNode, setPodReady, waitForEndpoints } from '../harness/kube.ts';
 import { waitFor } from '../harness/exec.ts';
 
 const c = clients(inject('kubeconfig'));
@@ -27,6 +27,8 @@ describe('control plane smoke', () => {
 
   it('publishes a Pod marked Ready in an EndpointSlice written by the endpointslice controller', async () => {
     await ensureNamespace(c, 'smoke-b');
+    // the endpointslice controller skips pods whose Node does not exist
+    await registerNode(c, { name: 'node-x', addresses: ['192.0.2.50'], podCIDRs: ['10.244.9.0/24'] });
     await c.core.createNamespacedService({
       namespace: 'smoke-b',
       body: {
