@@ -13,6 +13,7 @@ export default defineConfig({
             'controller/**/*.test.ts',
             'speaker/**/*.test.ts',
             'ingress/**/*.test.ts',
+            'edge/**/*.test.ts',
             'deploy/**/*.test.ts',
             'bin/**/*.test.ts',
             'test/harness/**/*.test.ts',
@@ -24,7 +25,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           // the real control plane (test/integration) and real components in network namespaces (*.int.test.ts)
-          include: ['test/integration/**/*.test.ts', '{src,controller,speaker,ingress}/**/*.int.test.ts'],
+          include: ['test/integration/**/*.test.ts', '{src,edge,controller,speaker,ingress}/**/*.int.test.ts'],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,

@@ -1,0 +1,123 @@
+// A watch-backed cache of one kind of object that restarts itself. The client's informer stops on any error
+// other than 410 Gone; here every stop is followed by a restart after a capped, jittered backoff, and the
+// backoff resets once a restart succeeds.
+import * as k8s from '@kubernetes/client-node';
+import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../src/util/backoff.ts';
+import { realClock, type Clock } from './clock.ts';
+import type { Logger } from './log.ts';
+
+/** InformerOptions: what to watch and how to behave when the watch fails. */
+export interface InformerOptions<T extends k8s.KubernetesObject> {
+  /** name for logs, e.g. "services". */
+  name: string;
+  /** path of the watch, e.g. "/api/v1/services" or "/apis/metallb.io/v1beta1/namespaces/x/ipaddresspools". */
+  path: string;
+  list: () => Promise<k8s.KubernetesListObject<T>>;
+  labelSelector?: string;
+  clock?: Clock;
+  random?: () => number;
+  backoff?: BackoffOptions;
+  log?: Logger;
+}
+
+/** ObjectKey returns "namespace/name", or "name" for cluster-scoped objects. */
+export function objectKey(o: k8s.KubernetesObject): string {
+  const m = o.metadata ?? {};
+  return m.namespace ? `${m.namespace}/${m.name}` : (m.name ?? '');
+}
+
+/** Informer is a self-healing watch cache. Handlers get every add, update and delete after the first list. */
+export class Informer<T extends k8s.KubernetesObject> {
+  private readonly inner: k8s.Informer<T> & k8s.ObjectCache<T>;
+  private readonly options: InformerOptions<T>;
+  private readonly clock: Clock;
+  private attempts = 0;
+  private stopped = false;
+  private syncedResolve: (() => void) | undefined;
+  private pendingRestart: { cancel(): void } | undefined;
+  /** synced resolves after the first successful list. */
+  readonly synced: Promise<void>;
+  /** restarts counts watch restarts after errors (for metrics and tests). */
+  restarts = 0;
+  /** onError is called with each watch error before the restart is scheduled. */
+  onError: ((err: unknown) => void) | undefined;
+
+  constructor(kc: k8s.KubeConfig, options: InformerOptions<T>) {
+    this.options = options;
+    this.clock = options.clock ?? realClock;
+    this.inner = k8s.makeInformer(kc, options.path, options.list, options.labelSelector);
+    this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
+    this.inner.on('error', (err) => this.restartLater(err));
+    this.inner.on('connect', () => {
+      this.attempts = 0;
+    });
+  }
+
+  /** on registers a handler for add, update or delete. */
+  on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void {
+    this.inner.on(verb, cb);
+  }
+
+  /** list returns the cached objects, optionally of one namespace. */
+  list(namespace?: string): readonly T[] {
+    return this.inner.list(namespace);
+  }
+
+  /** get returns one cached object. */
+  get(name: string, namespace?: string): T | undefined {
+    return this.inner.get(name, namespace);
+  }
+
+  /** start begins listing and watching; it never rejects (failures are retried). */
+  async start(): Promise<void> {
+    this.stopped = false;
+    try {
+      await this.inner.start();
+      this.syncedResolve?.();
+    } catch (err) {
+      this.restartLater(err);
+    }
+  }
+
+  private restartLater(err: unknown): void {
+    if (this.stopped) return;
+    this.onError?.(err);
+    const delay = backoffDelay(
+      this.attempts++,
+      (this.options.random ?? Math.random)(),
+      this.options.backoff ?? DEFAULT_BACKOFF,
+    );
+    this.options.log?.warn(
+      { informer: this.options.name, err: errorMessage(err), retryInMs: delay },
+      'watch failed; restarting',
+    );
+    this.pendingRestart?.cancel();
+    this.pendingRestart = this.clock.setTimeout(() => {
+      this.pendingRestart = undefined;
+      this.restarts++;
+      void this.start();
+    }, delay);
+  }
+
+  /** stop ends the watch and cancels any pending restart. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.pendingRestart?.cancel();
+    await this.inner.stop();
+  }
+}
+
+/** errorMessage renders an API or network error in one line without response bodies that may hold secrets. */
+export function errorMessage(err: unknown): string {
+  if (err instanceof k8s.ApiException) {
+    const body = typeof err.body === 'string' ? err.body : JSON.stringify(err.body ?? '');
+    let msg = body;
+    try {
+      msg = (JSON.parse(body) as { message?: string }).message ?? body;
+    } catch {
+      /* not JSON */
+    }
+    return `HTTP ${err.code}: ${msg}`.slice(0, 500);
+  }
+  return err instanceof Error ? err.message : String(err);
+}
