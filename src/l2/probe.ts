@@ -111,7 +111,7 @@ export interface ProbeStep {
 
 /**
  * stepProbe advances one address's conflict detection by one event. Guarantees: it is pure; a timer event before
- * nextAt changes nothing; probing sends exactly probeNum probes, the gaps drawn from [probeMin, probeMax], then
+ * nextAt changes nothing; probing sends exactly probeNum probes, gaps drawn in whole ms from [probeMin, probeMax], then
  * listens announceWaitMs before "claimed"; any conflict before "claimed" gives the address up; after "claimed",
  * conflicts follow the defend policy and defences are at least defendIntervalMs apart. It throws RangeError for
  * timings that could not be met (negative times, probeNum < 1, probeMin > probeMax).
@@ -123,7 +123,7 @@ export function stepProbe(state: ProbeState, event: ProbeEvent, options: ProbeOp
     case 'stop':
       return { state: initialProbeState, actions: [] };
     case 'start': {
-      const first = event.now + Math.min(t.probeWaitMs, t.probeWaitMs * clamp01(event.random));
+      const first = event.now + jitter(0, t.probeWaitMs, event.random);
       return advance({ phase: 'probing', probesSent: 0, nextAt: first }, event.now, event.random, t);
     }
     case 'timer':
@@ -144,7 +144,7 @@ function advance(
   if (state.nextAt === undefined || state.nextAt > now) return { state, actions: [] };
   if (state.phase === 'probing') {
     const sent = state.probesSent + 1;
-    const gap = Math.min(t.probeMaxMs, t.probeMinMs + (t.probeMaxMs - t.probeMinMs) * clamp01(random));
+    const gap = jitter(t.probeMinMs, t.probeMaxMs, random);
     const next: ProbeState =
       sent < t.probeNum
         ? { phase: 'probing', probesSent: sent, nextAt: now + gap }
@@ -195,6 +195,11 @@ function onConflict(
       return { state: { ...state, lastDefenseAt: now }, actions: [report, { type: 'defend', mac }] };
     }
   }
+}
+
+// A whole number of ms in [min, max] (timers have ms resolution; whole numbers keep the arithmetic exact).
+function jitter(min: number, max: number, random: number | undefined): number {
+  return Math.min(max, Math.max(min, Math.round(min + (max - min) * clamp01(random))));
 }
 
 function clamp01(r: number | undefined): number {
