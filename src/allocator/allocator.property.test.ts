@@ -4,8 +4,9 @@ import { Allocator, type Assignment } from './allocator.ts';
 import { AllocationError } from './errors.ts';
 import { configOf, svc, type ServiceSpec } from './testkit.ts';
 import type { ServiceView } from '../service/view.ts';
+import type { Config } from '../config/model.ts';
 
-const CONFIGS = [
+const CONFIGS: [Config, Config] = [
   configOf({
     a: { addresses: ['10.0.0.0/29'], avoidBuggyIPs: true },
     b: { addresses: ['10.0.1.0/30', '2001:db8::/126'] },
@@ -77,7 +78,7 @@ type Op =
   | { op: 'release'; i: number }
   | { op: 'avoid'; ip: string }
   | { op: 'unavoid'; ip: string }
-  | { op: 'config'; c: number };
+  | { op: 'config'; c: 0 | 1 };
 
 const op: fc.Arbitrary<Op> = fc.oneof(
   { weight: 6, arbitrary: fc.record({ op: fc.constant('assign' as const), i: fc.nat(7), spec }) },
@@ -90,7 +91,10 @@ const op: fc.Arbitrary<Op> = fc.oneof(
     weight: 1,
     arbitrary: fc.record({ op: fc.constant('unavoid' as const), ip: fc.constantFrom(...ADDRESSES) }),
   },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('config' as const), c: fc.nat(1) }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('config' as const), c: fc.constantFrom(0 as const, 1 as const) }),
+  },
 );
 
 function tryAssign(a: Allocator, view: ServiceView): Assignment | AllocationError {
@@ -169,7 +173,7 @@ describe('Allocator properties', () => {
             a.unavoid(o.ip);
             avoided.delete(o.ip);
           } else {
-            for (const key of a.setConfig(CONFIGS[o.c] ?? CONFIGS[0])) {
+            for (const key of a.setConfig(CONFIGS[o.c])) {
               const v = views.get(key);
               if (v) views.set(key, { ...v, ingressIPs: [] });
             }
