@@ -84,7 +84,6 @@ export interface AddPeerRequest {
         readonly connect_retry: number;
         readonly hold_time: number;
         readonly keepalive_interval: number;
-        readonly idle_hold_time_after_reset: number;
       };
     };
     readonly transport: {

@@ -2,7 +2,7 @@
 //
 // Flow: announcements (address + BGPAdvertisement parameters) -> buildDesiredPaths -> planPaths(current) ->
 // buildAddPathRequest / buildDeletePathRequest; peers: PeerSpec -> buildAddPeerRequest. Replies from gobgpd are
-// decoded by status.ts (currentPathsFromList lets a restarted speaker adopt paths gobgpd still holds).
+// decoded by status.ts; planAdoption lets a restarted speaker take over paths a surviving gobgpd still holds.
 
 export * from './api.ts';
 export * from './community.ts';

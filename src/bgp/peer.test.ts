@@ -16,7 +16,6 @@ describe('buildAddPeerRequest', () => {
       connect_retry: 5,
       hold_time: 90,
       keepalive_interval: 30,
-      idle_hold_time_after_reset: 5,
     });
   });
 

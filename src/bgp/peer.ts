@@ -23,7 +23,11 @@ export interface PeerSpec {
   readonly holdTime: number;
   /** keepaliveTime: 1–holdTime. */
   readonly keepaliveTime: number;
-  /** connectTime: seconds between connection attempts (and before retrying after a reset); default 5 (gobgpd's own default is 120). */
+  /**
+   * connectTime: seconds between connection attempts; default 5 (gobgpd's own
+   * default is 120). gobgpd never retries faster than every 5 s and makes its first attempt 5–10 s after AddPeer
+   * (pkg/server/fsm.go, minConnectRetryInterval), so values below 5 behave as 5.
+   */
   readonly connectTime?: number;
   /** ebgpMultiHop: allow the eBGP peer to be more than one hop away (TTL 255); rejected for iBGP, as in MetalLB. */
   readonly ebgpMultiHop?: boolean;
@@ -50,9 +54,10 @@ function checkInteger(value: number, min: number, max: number, what: string, sub
 
 /**
  * buildAddPeerRequest renders the AddPeer request: neighbor address and ASNs (per-peer local_asn, so peers with
- * different myASN share one gobgpd), MD5 password if any, multihop, timers (connect_retry and
- * idle_hold_time_after_reset = connectTime, so a lost session is retried within seconds, not 120 s), remote
- * port and source address, and the enabled families. Throws TypeError/RangeError naming the peer.
+ * different myASN share one gobgpd), MD5 password if any, multihop, timers (connect_retry = connectTime, so a
+ * session is retried within seconds, not 120 s; gobgpd 3.10 ignores idle_hold_time_after_reset over the API,
+ * so it is not sent), remote port and source address, and the enabled families. Throws TypeError/RangeError
+ * naming the peer.
  */
 export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
   let address: string;
@@ -106,7 +111,6 @@ export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
           connect_retry: connectTime,
           hold_time: peer.holdTime,
           keepalive_interval: peer.keepaliveTime,
-          idle_hold_time_after_reset: connectTime,
         },
       },
       transport: {

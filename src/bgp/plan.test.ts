@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildPathSpec, pathKey, type PathParams, type PathSpec } from './path.ts';
-import { planPaths, type PathPlan } from './plan.ts';
+import { planAdoption, planPaths, type PathPlan } from './plan.ts';
 import { formatPrefix } from './prefix.ts';
 import { parsePathUuid, type PathUuid } from './uuid.ts';
 
@@ -19,13 +19,13 @@ const spec = (address: string, communities: number[] = []): PathSpec =>
  * it and re-keys the uuid, DeletePath by an unknown uuid fails ("can't find a specified path").
  */
 class FakeGobgp {
-  readonly table = new Map<string, { key: string; uuid: PathUuid }>();
+  readonly table = new Map<string, { key: string; uuid: PathUuid; spec: PathSpec }>();
   readonly calls: string[] = [];
   private next = 1;
 
   addPath(path: PathSpec): PathUuid {
     const uuid = parsePathUuid(`00000000-0000-4000-8000-${(this.next++).toString(16).padStart(12, '0')}`);
-    this.table.set(formatPrefix(path.prefix), { key: pathKey(path), uuid });
+    this.table.set(formatPrefix(path.prefix), { key: pathKey(path), uuid, spec: path });
     this.calls.push(`add ${pathKey(path)}`);
     return uuid;
   }
@@ -141,5 +141,35 @@ describe('planPaths', () => {
         }
       }),
     );
+  });
+});
+
+describe('planAdoption', () => {
+  it('re-adds every desired path and turns undesired prefixes into orphans', () => {
+    const listed = [spec('198.51.100.10'), spec('198.51.100.11', [5]), spec('2001:db8:100::10')];
+    const desired = [spec('198.51.100.11', [6]), spec('198.51.100.12')];
+    const plan = planAdoption(listed, desired);
+    expect(plan.add.map((a) => a.key)).toEqual(desired.map(pathKey).sort());
+    expect(plan.orphans.map((a) => a.key)).toEqual([
+      pathKey(spec('198.51.100.10')),
+      pathKey(spec('2001:db8:100::10')),
+    ]);
+  });
+
+  it('leaves gobgpd holding exactly the desired paths, each with a live uuid', () => {
+    const gobgp = new FakeGobgp();
+    for (const s of [spec('198.51.100.10'), spec('198.51.100.11', [5])]) gobgp.addPath(s); // uuids lost with the old speaker
+    const desired = [spec('198.51.100.11', [6]), spec('198.51.100.12')];
+    const plan = planAdoption(
+      [...gobgp.table.values()].map((entry) => entry.spec),
+      desired,
+    );
+    const current = new Map<string, PathUuid>();
+    for (const { key, spec: s } of plan.add) current.set(key, gobgp.addPath(s));
+    for (const { spec: s } of plan.orphans) gobgp.deletePath(gobgp.addPath(s));
+    expect(new Map([...gobgp.table.values()].map(({ key, uuid }) => [key, uuid]))).toEqual(current);
+    gobgp.calls.length = 0;
+    apply(planPaths(current, []), gobgp, current);
+    expect(gobgp.table.size).toBe(0);
   });
 });

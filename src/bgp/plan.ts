@@ -36,7 +36,7 @@ export interface PathPlan {
 }
 
 /**
- * planPaths diffs current (key -> uuid, as recorded after AddPath or read back with currentPathsFromList)
+ * planPaths diffs current (key -> uuid, as recorded from AddPath replies; see planAdoption after a speaker restart)
  * against desired (one spec per prefix, e.g. from buildDesiredPaths; a repeated prefix is a TypeError). Every
  * delete names a uuid taken from `current`, so applying the plan can never issue an empty DeletePath. Output is
  * sorted by key. O((n + m) log(n + m)).
@@ -79,6 +79,57 @@ export function planPaths(current: ReadonlyMap<string, PathUuid>, desired: reado
     superseded: superseded.sort(byKey),
     unchanged: unchanged.sort(),
   };
+}
+
+/**
+ * AdoptionPlan takes over a gobgpd that outlived the speaker: it still announces paths, but their uuids are
+ * lost with the old speaker, and gobgpd (3.10) does not report uuids in ListPath.
+ */
+export interface AdoptionPlan {
+  /**
+   * add: every desired path. An AddPath of a prefix gobgpd already holds replaces that path in place (no
+   * withdrawal toward peers) and yields the uuid to track.
+   */
+  readonly add: readonly PlannedAdd[];
+  /**
+   * orphans: listed paths whose prefix is no longer desired. For each, AddPath it unchanged (same attributes,
+   * nothing changes for peers) to learn a uuid, then DeletePath by that uuid: deletes stay by uuid only.
+   */
+  readonly orphans: readonly PlannedAdd[];
+}
+
+/**
+ * planAdoption plans the takeover of a running gobgpd from its local paths (localPathsFromList) and the
+ * desired set (one spec per prefix; TypeError otherwise). Sorted by key. O((n + m) log(n + m)).
+ */
+export function planAdoption(listed: readonly PathSpec[], desired: readonly PathSpec[]): AdoptionPlan {
+  const wanted = indexDesired(desired);
+  const wantedPrefixes = new Set([...wanted.values()].map((spec) => formatPrefix(spec.prefix)));
+  const orphans = new Map<string, PathSpec>();
+  for (const spec of listed) {
+    if (!wantedPrefixes.has(formatPrefix(spec.prefix))) orphans.set(pathKey(spec), spec);
+  }
+  const sorted = (specs: Map<string, PathSpec>): PlannedAdd[] =>
+    [...specs.entries()]
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+      .map(([key, spec]) => ({ key, spec }));
+  return { add: sorted(wanted), orphans: sorted(orphans) };
+}
+
+function indexDesired(desired: readonly PathSpec[]): Map<string, PathSpec> {
+  const wanted = new Map<string, PathSpec>();
+  const prefixes = new Set<string>();
+  for (const spec of desired) {
+    const prefix = formatPrefix(spec.prefix);
+    if (prefixes.has(prefix)) {
+      throw new TypeError(
+        `Cannot plan paths: prefix "${prefix}" is desired twice; merge it first (mergePathSpecs)`,
+      );
+    }
+    prefixes.add(prefix);
+    wanted.set(pathKey(spec), spec);
+  }
+  return wanted;
 }
 
 function prefixOfKey(key: string): string {

@@ -5,9 +5,8 @@
 
 import { anyTypeName } from './api.ts';
 import { normalizeLargeCommunities, normalizeStandardCommunities, type LargeCommunity } from './community.ts';
-import { pathKey, type PathSpec } from './path.ts';
+import type { PathSpec } from './path.ts';
 import { formatIPAddress, maskPrefix, parseIPAddress } from './prefix.ts';
-import { pathUuidFromBytes, type PathUuid } from './uuid.ts';
 
 /** SessionState is apipb.PeerState.SessionState by name. */
 export type SessionState =
@@ -30,11 +29,15 @@ export interface PeerEvent {
   readonly peer?: PeerStatus;
 }
 
-/** ListedPath is one path read back from ListPath: its normalized spec and, for paths we added, its uuid. */
+/**
+ * ListedPath is one path read back from ListPath: the PathSpec IronLB would have built for it, whether it is the
+ * best path for its prefix, and whether gobgpd originated it (added over the API) rather than learned it from
+ * a peer. gobgpd 3.10 does not report the AddPath uuid in ListPath (Path.uuid stays empty).
+ */
 export interface ListedPath {
   readonly spec: PathSpec;
-  readonly uuid?: PathUuid;
   readonly best: boolean;
+  readonly local: boolean;
 }
 
 type Obj = Readonly<Record<string, unknown>>;
@@ -101,7 +104,7 @@ export function peerEventFromApi(response: unknown): PeerEvent | undefined {
 
 /**
  * pathFromApi decodes an apipb.Path of an IPv4/IPv6 unicast prefix into the PathSpec IronLB would have built
- * for it (so pathKey matches) plus its uuid. Throws a TypeError when the NLRI is not an IPAddressPrefix.
+ * for it (so pathKey matches), with best and local flags. Throws a TypeError when the NLRI is not an IPAddressPrefix.
  */
 export function pathFromApi(path: unknown): ListedPath {
   const nlri = obj(obj(path)['nlri']);
@@ -148,26 +151,22 @@ export function pathFromApi(path: unknown): ListedPath {
     largeCommunities,
     ...(localPref !== undefined ? { localPref } : {}),
   };
-  const uuidBytes = obj(path)['uuid'];
-  const best = obj(path)['best'] === true;
-  if (uuidBytes instanceof Uint8Array && uuidBytes.length === 16 && uuidBytes.some((b) => b !== 0)) {
-    return { spec, uuid: pathUuidFromBytes(uuidBytes), best };
-  }
-  return { spec, best };
+  // A local path has no source peer; Go prints the nil source address as "<nil>".
+  const neighbor = str(obj(path)['neighbor_ip']);
+  return { spec, best: obj(path)['best'] === true, local: neighbor === '' || neighbor === '<nil>' };
 }
 
 /**
- * currentPathsFromList rebuilds the key -> uuid map from ListPath destinations (`{prefix, paths}` each), keeping
- * only paths that carry a uuid (the ones added over the API). Lets a restarted speaker adopt what a surviving
- * gobgpd still announces instead of withdrawing and re-adding it.
+ * localPathsFromList returns the specs of the paths gobgpd originated (ours), from ListPath destinations
+ * (`{prefix, paths}` each); paths learned from routers are skipped. Input of planAdoption.
  */
-export function currentPathsFromList(destinations: readonly unknown[]): Map<string, PathUuid> {
-  const current = new Map<string, PathUuid>();
+export function localPathsFromList(destinations: readonly unknown[]): PathSpec[] {
+  const specs: PathSpec[] = [];
   for (const destination of destinations) {
     for (const path of list(obj(destination)['paths'])) {
       const listed = pathFromApi(path);
-      if (listed.uuid !== undefined) current.set(pathKey(listed.spec), listed.uuid);
+      if (listed.local) specs.push(listed.spec);
     }
   }
-  return current;
+  return specs;
 }
