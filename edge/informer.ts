@@ -53,6 +53,11 @@ export class Informer<T extends k8s.KubernetesObject> {
     });
   }
 
+  /** name is the informer's name (for logs and metrics). */
+  get name(): string {
+    return this.options.name;
+  }
+
   /** on registers a handler for add, update or delete. */
   on(verb: 'add' | 'update' | 'delete', cb: (obj: T) => void): void {
     this.inner.on(verb, cb);

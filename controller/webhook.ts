@@ -1,0 +1,165 @@
+// The validating admission webhook for metallb.io objects. It calls the same parse step as the controller
+// (validateObject → parseConfig), so what the webhook admits the controller can use, and an overlapping pool
+// is refused with a message naming the pool it overlaps.
+import { readFileSync, watch } from 'node:fs';
+import { createServer, type Server } from 'node:https';
+import { validateObject } from '../src/config/parse.ts';
+import type { Logger } from '../edge/log.ts';
+
+/** WEBHOOK_PATHS maps each served path to the kind it validates (deploy/controller.yaml registers them). */
+export const WEBHOOK_PATHS: Record<string, string> = {
+  '/validate-metallb-io-v1beta1-ipaddresspool': 'IPAddressPool',
+  '/validate-metallb-io-v1beta1-l2advertisement': 'L2Advertisement',
+  '/validate-metallb-io-v1beta1-bgpadvertisement': 'BGPAdvertisement',
+  '/validate-metallb-io-v1beta1-community': 'Community',
+  '/validate-metallb-io-v1beta1-bfdprofile': 'BFDProfile',
+  '/validate-metallb-io-v1beta2-bgppeer': 'BGPPeer',
+};
+
+interface AdmissionRequest {
+  uid: string;
+  kind?: { kind?: string };
+  operation?: string;
+  object?: Record<string, unknown> | null;
+  oldObject?: Record<string, unknown> | null;
+  name?: string;
+  namespace?: string;
+}
+
+/** AdmissionResult is the verdict on one request: allowed, with a message and warnings. */
+export interface AdmissionResult {
+  allowed: boolean;
+  message?: string;
+  warnings?: string[];
+}
+
+/**
+ * review decides one AdmissionReview request against the objects currently stored (`existing`, any metallb.io
+ * kinds). Problems that are not retryable deny; retryable ones (a reference to an object not created yet)
+ * admit with a warning. A DELETE of a BFDProfile still used by a BGPPeer is denied.
+ */
+export function review(
+  kindHint: string,
+  req: AdmissionRequest,
+  existing: readonly Record<string, unknown>[],
+  namespace: string,
+): AdmissionResult {
+  const kind = req.kind?.kind ?? kindHint;
+  if (req.operation === 'DELETE') {
+    if (kind !== 'BFDProfile') return { allowed: true };
+    const users = existing
+      .filter(
+        (o) =>
+          o.kind === 'BGPPeer' && (o.spec as { bfdProfile?: string } | undefined)?.bfdProfile === req.name,
+      )
+      .map((o) => (o.metadata as { name?: string } | undefined)?.name);
+    return users.length
+      ? {
+          allowed: false,
+          message: `BFDProfile "${req.name}" is used by BGPPeer ${users.map((u) => `"${u}"`).join(', ')}: remove the reference first`,
+        }
+      : { allowed: true };
+  }
+  const obj = req.object;
+  if (!obj) return { allowed: false, message: `${kind} request carries no object` };
+  let problems;
+  try {
+    problems = validateObject(kind, { ...obj, kind }, { existing, namespace });
+  } catch (e) {
+    return {
+      allowed: false,
+      message: `${kind} "${req.name ?? ''}": ${e instanceof Error ? e.message : String(e)}`,
+    };
+  }
+  const fatal = problems.filter((p) => !p.retryable);
+  const warnings = problems.filter((p) => p.retryable).map((p) => p.message);
+  if (fatal.length)
+    return {
+      allowed: false,
+      message: fatal.map((p) => p.message).join('; '),
+      ...(warnings.length ? { warnings } : {}),
+    };
+  return { allowed: true, ...(warnings.length ? { warnings } : {}) };
+}
+
+/** serveWebhook serves the webhook over HTTPS, reloading the certificate files when they change. */
+export function serveWebhook(options: {
+  port: number;
+  host: string;
+  certFile: string;
+  keyFile: string;
+  namespace: string;
+  existing: () => Record<string, unknown>[];
+  log: Logger;
+  onReview?: (kind: string, allowed: boolean) => void;
+}): Promise<Server> {
+  const load = () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) });
+  const server = createServer(load(), (req, res) => {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const kindHint = WEBHOOK_PATHS[path];
+    if (req.method !== 'POST' || !kindHint) {
+      res.writeHead(404).end();
+      return;
+    }
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      let uid = '';
+      let apiVersion = 'admission.k8s.io/v1';
+      try {
+        const body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as {
+          apiVersion?: string;
+          request?: AdmissionRequest;
+        };
+        apiVersion = body.apiVersion ?? apiVersion;
+        const request = body.request;
+        if (!request) throw new TypeError('AdmissionReview has no request');
+        uid = request.uid;
+        const verdict = review(kindHint, request, options.existing(), options.namespace);
+        options.onReview?.(kindHint, verdict.allowed);
+        if (!verdict.allowed)
+          options.log.info(
+            { kind: kindHint, name: request.name, message: verdict.message },
+            'admission denied',
+          );
+        const response = {
+          uid,
+          allowed: verdict.allowed,
+          ...(verdict.message
+            ? { status: { code: verdict.allowed ? 200 : 422, message: verdict.message } }
+            : {}),
+          ...(verdict.warnings ? { warnings: verdict.warnings } : {}),
+        };
+        res
+          .writeHead(200, { 'content-type': 'application/json' })
+          .end(JSON.stringify({ apiVersion, kind: 'AdmissionReview', response }));
+      } catch (e) {
+        const message = `Malformed AdmissionReview: ${e instanceof Error ? e.message : String(e)}`;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(
+          JSON.stringify({
+            apiVersion,
+            kind: 'AdmissionReview',
+            response: { uid, allowed: false, status: { code: 400, message } },
+          }),
+        );
+      }
+    });
+  });
+  let reloadTimer: NodeJS.Timeout | undefined;
+  const watcher = watch(options.certFile, () => {
+    clearTimeout(reloadTimer);
+    reloadTimer = setTimeout(() => {
+      try {
+        server.setSecureContext(load());
+        options.log.info({ cert: options.certFile }, 'webhook certificate reloaded');
+      } catch (e) {
+        options.log.warn({ err: String(e) }, 'webhook certificate reload failed; keeping the old one');
+      }
+    }, 200);
+  });
+  server.on('close', () => watcher.close());
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => resolve(server));
+  });
+}
