@@ -9,6 +9,10 @@ import { ControlPlane } from '../harness/controlplane.ts';
 declare module 'vitest' {
   export interface ProvidedContext {
     kubeconfig: string;
+    /** pkiDir holds the control plane's CA (ca.crt, ca.key): tests issue serving certificates from it. */
+    pkiDir: string;
+    /** apiServer is the API server's URL. */
+    apiServer: string;
   }
 }
 
@@ -16,6 +20,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const dir = mkdtempSync(join(tmpdir(), 'ironlb-int-'));
   const cp = await ControlPlane.start({ dir, log: (m) => console.log(m) });
   project.provide('kubeconfig', cp.kubeconfig);
+  project.provide('pkiDir', cp.pki.dir);
+  project.provide('apiServer', cp.server);
   return async () => {
     await cp.stop();
   };
