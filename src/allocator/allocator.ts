@@ -80,6 +80,12 @@ interface Choice {
   addrs: Addr[];
 }
 
+interface Decision {
+  choice: Choice;
+  source: AssignmentSource;
+  dropped?: { ips: string[]; reason: string };
+}
+
 interface Families {
   families: IPFamily[];
   policy: ServiceView['ipFamilyPolicy'];
@@ -232,7 +238,9 @@ export class Allocator {
   /**
    * assign returns the Service's addresses per the allocation order, taking them from the pools. Throws an
    * AllocationError (with a stable code and a message saying why) when it cannot; the Service then holds
-   * nothing, except for code "invalidService", where its holding is left as it was. Cost: see the class.
+   * nothing, except for code "invalidService", where its holding is left as it was. When status addresses
+   * were given up on the way, the Assignment's (or the error's) `dropped` says which and why. Cost: see the
+   * class.
    */
   assign(view: ServiceView, namespaceLabels: Readonly<Record<string, string>> = {}): Assignment {
     this.#flush();
@@ -245,7 +253,15 @@ export class Allocator {
       throw new AllocationError('noPools', view.key, 'no available IPs: no IPAddressPool is configured');
     }
     const fams = familiesOf(view);
-    const { choice, source, dropped } = this.#decide(view, namespaceLabels, fams, old);
+    const note: { dropped?: { ips: string[]; reason: string } } = {};
+    let decided: Decision;
+    try {
+      decided = this.#decide(view, namespaceLabels, fams, old, note);
+    } catch (e) {
+      if (e instanceof AllocationError && note.dropped) e.dropped = note.dropped;
+      throw e;
+    }
+    const { choice, source, dropped } = decided;
     const holder: Holder = {
       key: view.key,
       pool: choice.pool,
@@ -569,7 +585,8 @@ export class Allocator {
     ns: Readonly<Record<string, string>>,
     fams: Families,
     old: Holder | undefined,
-  ): { choice: Choice; source: AssignmentSource; dropped?: { ips: string[]; reason: string } } {
+    note: { dropped?: { ips: string[]; reason: string } },
+  ): Decision {
     // 1. Keep what status says (or, before status is written, what we hold) while it is still valid.
     const keep = view.ingressIPs.length > 0 ? view.ingressIPs : (old?.addrs.map((a) => a.text) ?? []);
     let dropped: { ips: string[]; reason: string } | undefined;
@@ -585,6 +602,7 @@ export class Allocator {
         return { choice, source: 'kept' };
       }
       dropped = { ips: [...keep], reason: kept.reason };
+      note.dropped = dropped;
     }
     const withDropped = <T extends object>(r: T) => (dropped ? { ...r, dropped } : r);
 

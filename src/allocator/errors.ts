@@ -35,6 +35,8 @@ export class AllocationError extends Error {
   readonly code: AllocationErrorCode;
   readonly serviceKey: string;
   readonly detail: string;
+  /** dropped: the addresses the Service held before this attempt and why they could not be kept. */
+  dropped?: { ips: string[]; reason: string };
   constructor(code: AllocationErrorCode, serviceKey: string, detail: string, options?: { cause?: unknown }) {
     super(`Failed to allocate IP for "${serviceKey}": ${detail}`, options);
     this.name = 'AllocationError';
