@@ -561,7 +561,7 @@ ${neighbors}
       `10.244.${n.index}.${10 + seq}`,
       `fd00:10:244:${n.index}::${(10 + seq).toString(16)}`,
     ];
-    const hostVeth = `vp${seq}`;
+    const hostVeth = `veth${seq}`;
     const port = spec.port ?? 8080;
     run(['ip', 'netns', 'add', netns]);
     run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'], {
