@@ -52,7 +52,9 @@ describe('heartbeat codec', () => {
           seq: fc.integer({ min: 0, max: Number.MAX_SAFE_INTEGER }),
           state: fc.constantFrom('alive' as const, 'leaving' as const),
         }),
-        (h) => expect(decodeHeartbeat(encodeHeartbeat(h))).toEqual(h),
+        (h) => {
+          expect(decodeHeartbeat(encodeHeartbeat(h))).toEqual(h);
+        },
       ),
     );
   });
