@@ -10,7 +10,7 @@
 
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
-import { anyTypeName } from '../../src/bgp/api.ts';
+import { API_FAMILY, anyTypeName } from '../../src/bgp/api.ts';
 import { buildAddPathRequest, buildDeletePathRequest, type PathSpec } from '../../src/bgp/path.ts';
 import {
   buildAddPeerRequest,
@@ -19,7 +19,6 @@ import {
   type GlobalSpec,
   type PeerSpec,
 } from '../../src/bgp/peer.ts';
-import { API_FAMILY } from '../../src/bgp/api.ts';
 import type { AddressFamily } from '../../src/bgp/prefix.ts';
 import {
   localPathsFromList,

@@ -131,8 +131,9 @@ export class GobgpSidecar {
   async stop(): Promise<void> {
     this.#stop.abort();
     this.#watchCancel?.();
-    await this.#loop?.catch(() => undefined);
+    // Stop gobgpd before waiting for the loop: a call in flight then fails at once instead of at its deadline.
     await this.#stopChild();
+    await this.#loop?.catch(() => undefined);
     process.removeListener('exit', this.#killOnExit);
     this.client.close();
   }
@@ -238,8 +239,15 @@ export class GobgpSidecar {
         }
         delay = initial;
         this.#respawnDelay = 0;
-        const watch = this.client.watchPeers((event) => this.#options.onPeerEvent?.(event, this.#generation));
+        const watch = this.client.watchPeers((event) => {
+          try {
+            this.#options.onPeerEvent?.(event, this.#generation);
+          } catch (error) {
+            this.#log.error({ target: this.#target, err: (error as Error).message }, 'onPeerEvent failed');
+          }
+        });
         this.#watchCancel = watch.cancel;
+        if (signal.aborted) watch.cancel(); // stop() ran while onReady was in flight
         const end = await watch.ended;
         this.#watchCancel = undefined;
         if (signal.aborted) break;

@@ -190,7 +190,7 @@ export function buildDesiredPaths(
 
 /**
  * buildAddPathRequest renders the AddPath request for a spec: family, NLRI Any(IPAddressPrefix), and path
- * attributes in type-code order: ORIGIN, NEXT_HOP (IPv4) , LOCAL_PREF (if set), COMMUNITIES (if any),
+ * attributes in type-code order: ORIGIN, NEXT_HOP (IPv4), LOCAL_PREF (if set), COMMUNITIES (if any),
  * MP_REACH_NLRI (IPv6, carrying the next hop and the NLRI again, as gobgpd requires), LARGE_COMMUNITIES (if any).
  */
 export function buildAddPathRequest(spec: PathSpec): AddPathRequest {
