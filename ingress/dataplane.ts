@@ -69,8 +69,21 @@ async function makeDefaultCert(dir: string, openssl: string): Promise<string> {
   const key = join(dir, 'default.key.tmp');
   const crt = join(dir, 'default.crt.tmp');
   await execFileP(openssl, [
-    'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '3650',
-    '-subj', '/CN=IronLB default certificate', '-keyout', key, '-out', crt,
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:prime256v1',
+    '-nodes',
+    '-days',
+    '3650',
+    '-subj',
+    '/CN=IronLB default certificate',
+    '-keyout',
+    key,
+    '-out',
+    crt,
   ]);
   const pem = `${await readFile(crt, 'utf8')}${await readFile(key, 'utf8')}`;
   await writeAtomic(file, pem);
@@ -93,7 +106,9 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   const master = join(dir, 'master.sock');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const defaultCertPem =
-    options.httpsBinds.length > 0 ? (options.defaultCertPem ?? (await makeDefaultCert(dir, options.opensslBin ?? 'openssl'))) : undefined;
+    options.httpsBinds.length > 0
+      ? (options.defaultCertPem ?? (await makeDefaultCert(dir, options.opensslBin ?? 'openssl')))
+      : undefined;
   const planOptions = { ...options, ...(defaultCertPem !== undefined ? { defaultCertPem } : {}) };
 
   /** validate writes the plan's files into a staging copy and runs `haproxy -c` on it. */
@@ -137,6 +152,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     exited = code;
     log({ msg: 'haproxy exited', dir, code });
   });
+  const recent: string[] = []; // the last lines HAProxy printed, for error messages
   const relay = (stream: NodeJS.ReadableStream | null): void => {
     let buf = '';
     stream?.setEncoding('utf8');
@@ -146,7 +162,10 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
       while ((nl = buf.indexOf('\n')) !== -1) {
         const line = buf.slice(0, nl).trim();
         buf = buf.slice(nl + 1);
-        if (line !== '') log({ msg: 'haproxy', dir, line });
+        if (line === '') continue;
+        recent.push(line);
+        if (recent.length > 8) recent.shift();
+        log({ msg: 'haproxy', dir, line });
       }
     });
   };
@@ -165,7 +184,9 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   const waitForWorker = async (notPid?: number): Promise<number> => {
     const deadline = Date.now() + timeoutMs;
     while (Date.now() < deadline) {
-      if (exited !== undefined) throw new Error(`HAProxy in "${dir}" exited with code ${exited}`);
+      if (exited !== undefined) {
+        throw new Error(`HAProxy in "${dir}" exited with code ${exited}: ${recent.join(' | ')}`);
+      }
       const pid = await workerPid();
       if (pid !== undefined && pid !== notPid) return pid;
       await sleep(20);

@@ -9,7 +9,11 @@ export function sendCommand(socketPath: string, command: string, timeoutMs = 500
     const chunks: Buffer[] = [];
     const timer = setTimeout(() => {
       sock.destroy();
-      reject(new Error(`HAProxy socket "${socketPath}": no answer to "${firstLine(command)}" within ${timeoutMs} ms`));
+      reject(
+        new Error(
+          `HAProxy socket "${socketPath}": no answer to "${firstLine(command)}" within ${timeoutMs} ms`,
+        ),
+      );
     }, timeoutMs);
     sock.on('connect', () => sock.end(command.endsWith('\n') ? command : `${command}\n`));
     sock.on('data', (d: Buffer) => chunks.push(d));
@@ -37,6 +41,8 @@ export function answerProblem(command: string, answer: string): string | undefin
   const text = answer.trim();
   const verb = firstLine(command);
   const ok = (re: RegExp): string | undefined => (re.test(text) ? undefined : text || 'empty answer');
+  // "set server .. addr" reports what it did ("no need to change the addr, port changed from ..").
+  if (/^set server \S+ addr /.test(verb)) return ok(/^$|changed|no need to change/);
   if (verb.startsWith('prepare map')) return ok(/New version created: \d+/);
   if (verb.startsWith('new ssl cert')) return ok(/New empty certificate store/);
   if (verb.startsWith('set ssl cert')) return ok(/Transaction (created|updated)/);

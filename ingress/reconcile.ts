@@ -44,7 +44,8 @@ export function verifyingResolver(inner: BackendResolver): BackendResolver {
       try {
         const cert = new X509Certificate(r.pem);
         const key = createPrivateKey(r.pem);
-        if (!cert.checkPrivateKey(key)) return { problem: 'has a private key that does not match its certificate' };
+        if (!cert.checkPrivateKey(key))
+          return { problem: 'has a private key that does not match its certificate' };
         return r;
       } catch (err) {
         return { problem: `does not parse (${(err as Error).message})` };
@@ -68,7 +69,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         { ingressClasses: snapshot.ingressClasses, ingresses: snapshot.ingresses, resolver },
         {
           ...(options.controller !== undefined ? { controller: options.controller } : {}),
-          ...(options.watchWithoutClass !== undefined ? { watchWithoutClass: options.watchWithoutClass } : {}),
+          ...(options.watchWithoutClass !== undefined
+            ? { watchWithoutClass: options.watchWithoutClass }
+            : {}),
           lastGood,
         },
       );

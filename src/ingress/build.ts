@@ -139,11 +139,15 @@ function parseBackend(
   where: string,
 ): BackendRef | string {
   if (!b) return `${where} has no backend`;
-  if (b.resource !== undefined && b.resource !== null) return `${where} uses a resource backend, which is not supported`;
+  if (b.resource !== undefined && b.resource !== null)
+    return `${where} uses a resource backend, which is not supported`;
   const svc = b.service;
   if (!svc?.name) return `${where} has no service name`;
   const port = svc.port ?? {};
-  if (port.number !== undefined && (!Number.isInteger(port.number) || port.number < 1 || port.number > 65535)) {
+  if (
+    port.number !== undefined &&
+    (!Number.isInteger(port.number) || port.number < 1 || port.number > 65535)
+  ) {
     return `${where} has an invalid service port ${port.number}`;
   }
   const portText = port.number !== undefined ? String(port.number) : port.name;
@@ -172,14 +176,17 @@ function parseIngress(ing: IngressObject): { parsed?: ParsedIngress; errors: str
   const useRegex = a('use-regex') === 'true';
   const regexMode = useRegex || (rewriteTarget !== undefined && /\$[1-9]/.test(rewriteTarget));
   if (rewriteTarget !== undefined && (!rewriteTarget.startsWith('/') || /[\s#]/.test(rewriteTarget))) {
-    errors.push(`annotation rewrite-target "${rewriteTarget}" must start with "/" and contain no spaces or "#"`);
+    errors.push(
+      `annotation rewrite-target "${rewriteTarget}" must start with "/" and contain no spaces or "#"`,
+    );
   }
 
   let allow: string[] | undefined;
   const allowText = a('allowlist-source-range') ?? a('whitelist-source-range');
   if (allowText !== undefined && allowText.trim() !== '') {
     const parsed = parseCidrList(allowText);
-    if ('bad' in parsed) errors.push(`annotation allowlist-source-range: "${parsed.bad}" is not a CIDR or IP address`);
+    if ('bad' in parsed)
+      errors.push(`annotation allowlist-source-range: "${parsed.bad}" is not a CIDR or IP address`);
     else allow = parsed.cidrs;
   }
 
@@ -271,7 +278,11 @@ function parseIngress(ing: IngressObject): { parsed?: ParsedIngress; errors: str
         return !hp;
       },
     );
-    tls.push({ secret: `${namespace}/${t.secretName}`, secretName: t.secretName, hosts: [...new Set(hosts)].sort() });
+    tls.push({
+      secret: `${namespace}/${t.secretName}`,
+      secretName: t.secretName,
+      hosts: [...new Set(hosts)].sort(),
+    });
   }
 
   if (errors.length > 0) return { errors };
@@ -333,7 +344,12 @@ export function buildRouteTable(input: RouteTableInput, options: BuildOptions = 
       accepted.push(key);
       parsedList.push(parsed);
       for (const w of parsed.warnings) {
-        issues.push({ ingress: key, kind: 'warning', reason: 'IngressWarning', message: `Ingress "${key}": ${w}` });
+        issues.push({
+          ingress: key,
+          kind: 'warning',
+          reason: 'IngressWarning',
+          message: `Ingress "${key}": ${w}`,
+        });
       }
       return;
     }
@@ -341,7 +357,12 @@ export function buildRouteTable(input: RouteTableInput, options: BuildOptions = 
     const fallback = last ? parseIngress(last).parsed : undefined;
     const suffix = fallback ? ' (serving its last good version)' : ' (not served)';
     for (const e of errors) {
-      issues.push({ ingress: key, kind: 'error', reason: 'InvalidIngress', message: `Ingress "${key}": ${e}${suffix}` });
+      issues.push({
+        ingress: key,
+        kind: 'error',
+        reason: 'InvalidIngress',
+        message: `Ingress "${key}": ${e}${suffix}`,
+      });
     }
     if (fallback) parsedList.push(fallback);
   });

@@ -74,7 +74,7 @@ export function formatCidr(c: Cidr): string {
   for (let i = 7; i >= 0; i--) w.push(Number((c.bits >> BigInt(i * 16)) & 0xffffn));
   let bestStart = -1;
   let bestLen = 0;
-  for (let i = 0; i < 8; ) {
+  for (let i = 0; i < 8;) {
     if (w[i] !== 0) {
       i++;
       continue;

@@ -234,7 +234,7 @@ function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: nu
       options.httpsBinds,
       options.httpsPort ?? 443,
       options.threads ?? 1,
-      options.maxconn ?? 10000,
+      options.maxconn ?? 4096,
       backendSlots,
       serverSlots,
     ]),
@@ -260,7 +260,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '  # "/%61dmin" slip past an allow-list on "/admin".',
     '  expose-experimental-directives',
     `  nbthread ${options.threads ?? 1}`,
-    `  maxconn ${options.maxconn ?? 10000}`,
+    `  maxconn ${options.maxconn ?? 4096}`,
     `  stats socket ${options.dir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  lua-load-per-thread ${LUA_FILE}`,
     '  tune.ssl.default-dh-param 2048',
@@ -280,7 +280,11 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '',
     'frontend ironlb',
     ...options.httpBinds.map((b) => `  bind ${b}`),
-    ...(tls ? options.httpsBinds.map((b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn http/1.1`) : []),
+    ...(tls
+      ? options.httpsBinds.map(
+          (b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn http/1.1`,
+        )
+      : []),
     '  # Match on a normalised path, as nginx does: no "//", "/./", "/../", no %-encoded unreserved characters.',
     '  http-request normalize-uri path-merge-slashes',
     '  http-request normalize-uri path-strip-dot',
@@ -359,10 +363,15 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
   }
   const placed = new Set(backends.filter((b): b is string => b !== null));
   const wanted = ids.filter((id) => !placed.has(id));
-  const reusable = backends.flatMap((b, i) => (b === null && (prev?.backends[i] ?? null) === null ? [i] : []));
+  const reusable = backends.flatMap((b, i) =>
+    b === null && (prev?.backends[i] ?? null) === null ? [i] : [],
+  );
   let reason: string | undefined = prev ? undefined : 'initial configuration';
   if (wanted.length > reusable.length) {
-    const grown = slotsFor(ids.length + (backendSlots - reusable.length - placed.size), options.minBackendSlots ?? 8);
+    const grown = slotsFor(
+      ids.length + (backendSlots - reusable.length - placed.size),
+      options.minBackendSlots ?? 8,
+    );
     if (grown > backendSlots) {
       reason ??= `backend slots grow from ${backendSlots} to ${grown}`;
       for (let i = backendSlots; i < grown; i++) {
@@ -387,7 +396,9 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
   // Server slots: keep endpoints where they are, fill the free slots.
   const byId = new Map(table.backends.map((b) => [b.id, b]));
   const servers: (string | null)[][] = backends.map((id, b) => {
-    const want = new Set((id !== null ? (byId.get(id)?.endpoints ?? []) : []).map((e) => `${e.address}|${e.port}`));
+    const want = new Set(
+      (id !== null ? (byId.get(id)?.endpoints ?? []) : []).map((e) => `${e.address}|${e.port}`),
+    );
     const old = id !== null && prev?.backends[b] === id ? (prev.servers[b] ?? []) : [];
     const row: (string | null)[] = [];
     for (let s = 0; s < serverSlots; s++) {
@@ -424,7 +435,8 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
   if (options.defaultCertPem !== undefined) files[DEFAULT_CERT] = pemForPayload(options.defaultCertPem);
   for (const [f, text] of Object.entries(maps)) files[f] = text;
 
-  if (reason !== undefined || !prev) return { state, files, reload: reason ?? 'initial configuration', ops: [] };
+  if (reason !== undefined || !prev)
+    return { state, files, reload: reason ?? 'initial configuration', ops: [] };
   return { state, files, ops: diffOps(prev, state, files) };
 }
 
@@ -494,7 +506,8 @@ function diffOps(prev: HaproxyState, next: HaproxyState, files: Record<string, s
       ops.push({ op: 'replaceMap', file: f, content: union });
     }
   }
-  for (const f of routing) if (changed(f)) ops.push({ op: 'replaceMap', file: f, content: next.maps[f] ?? '' });
+  for (const f of routing)
+    if (changed(f)) ops.push({ op: 'replaceMap', file: f, content: next.maps[f] ?? '' });
   for (const f of aux) if (changed(f)) ops.push({ op: 'replaceMap', file: f, content: next.maps[f] ?? '' });
   // 4. Servers that lose their address, then certificates that are gone.
   ops.push(...disable);
@@ -523,7 +536,11 @@ export function opCommands(op: RuntimeOp, mapVersion = 0): string[] {
         `commit map @${mapVersion} ${op.file}`,
       ];
     case 'newCert':
-      return [`new ssl cert ${op.file}`, `set ssl cert ${op.file} <<\n${op.pem}\n`, `commit ssl cert ${op.file}`];
+      return [
+        `new ssl cert ${op.file}`,
+        `set ssl cert ${op.file} <<\n${op.pem}\n`,
+        `commit ssl cert ${op.file}`,
+      ];
     case 'updateCert':
       return [`set ssl cert ${op.file} <<\n${op.pem}\n`, `commit ssl cert ${op.file}`];
     case 'addCrtListEntry':

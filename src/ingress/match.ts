@@ -70,13 +70,16 @@ export function matchRequest(table: RouteTable, req: RequestView): MatchResult {
     }
     return { action: 'notFound', status: 404 };
   }
-  if (route.redirectToHttps && !req.https) return { action: 'redirect', status: 308, vhost: vhost.host, route };
+  if (route.redirectToHttps && !req.https)
+    return { action: 'redirect', status: 308, vhost: vhost.host, route };
   if (route.allow && req.clientAddress !== undefined) {
     const client = parseCidr(req.clientAddress);
-    const ok = client !== undefined && route.allow.some((c) => {
-      const net = parseCidr(c);
-      return net !== undefined && cidrContains(net, client);
-    });
+    const ok =
+      client !== undefined &&
+      route.allow.some((c) => {
+        const net = parseCidr(c);
+        return net !== undefined && cidrContains(net, client);
+      });
     if (!ok) return { action: 'forbidden', status: 403, vhost: vhost.host, route };
   }
   return {

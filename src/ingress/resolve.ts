@@ -47,7 +47,8 @@ function decodeBase64(s: string): string | undefined {
  * EndpointSlice port. Only endpoints whose `ready` condition is not false count (nil means ready).
  */
 export function snapshotResolver(snapshot: Snapshot): BackendResolver {
-  const key = (ns: string | undefined, name: string | undefined): string => `${ns ?? 'default'}/${name ?? ''}`;
+  const key = (ns: string | undefined, name: string | undefined): string =>
+    `${ns ?? 'default'}/${name ?? ''}`;
   const services = new Map(snapshot.services.map((s) => [key(s.metadata?.namespace, s.metadata?.name), s]));
   const secrets = new Map(snapshot.secrets.map((s) => [key(s.metadata?.namespace, s.metadata?.name), s]));
   const slices = new Map<string, EndpointSliceObject[]>();

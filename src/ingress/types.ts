@@ -49,7 +49,8 @@ export interface Endpoint {
 }
 
 /** EndpointsResult is what a resolver answers for a Service port: ready endpoints, or why there are none. */
-export type EndpointsResult = { endpoints: Endpoint[]; problem?: undefined } | { endpoints: []; problem: string };
+export type EndpointsResult =
+  { endpoints: Endpoint[]; problem?: undefined } | { endpoints: []; problem: string };
 
 /** TlsResult is what a resolver answers for a TLS Secret: the PEM (certificate chain then key), or why not. */
 export type TlsResult = { pem: string; problem?: undefined } | { pem?: undefined; problem: string };
