@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
+import { Address6 } from 'ip-address';
 import {
   addressFamily,
   canonicalAddress,
@@ -159,6 +160,19 @@ describe('avoidBuggyIPs arithmetic', () => {
 describe('properties', () => {
   const v4 = fc.bigInt({ min: 0n, max: (1n << 32n) - 1n });
   const v6 = fc.bigInt({ min: 0n, max: (1n << 128n) - 1n });
+
+  it('IPv6 text matches ip-address correctForm (RFC 5952), zero runs included', () => {
+    const group = fc.oneof(fc.constant(0n), fc.constant(0n), fc.bigInt({ min: 0n, max: 0xffffn }));
+    const v6groups = fc
+      .array(group, { minLength: 8, maxLength: 8 })
+      .map((gs) => gs.reduce((acc, g) => (acc << 16n) | g, 0n));
+    fc.assert(
+      fc.property(fc.oneof(v6, v6groups), (v) => {
+        expect(formatAddress('ipv6', v)).toBe(Address6.fromBigInt(v).correctForm());
+      }),
+      { numRuns: 2000 },
+    );
+  });
 
   it('format then parse is the identity, both families', () => {
     fc.assert(fc.property(v4, (v) => parseAddress(formatAddress('ipv4', v)).value === v));
