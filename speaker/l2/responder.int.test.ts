@@ -3,12 +3,13 @@
 // holds; in ironlb-t-l2-b the Linux kernel is the client: it must resolve the addresses, accept our gratuitous
 // announcements over a stale entry, and answer our probes for its own addresses. Needs root, ip, tcpdump.
 import { execFileSync, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ARP_REPLY, ARP_REQUEST, gratuitousArp } from '../../src/packet/arp.ts';
-import { bytesToHex } from '../../src/packet/hex.ts';
+import { ARP_REPLY, ARP_REQUEST, decodeArp, gratuitousArp } from '../../src/packet/arp.ts';
+import { decodeEthernet } from '../../src/packet/ethernet.ts';
+import { bytesToHex, hexToBytes } from '../../src/packet/hex.ts';
 import { unsolicitedNeighborAdvertisement } from '../../src/packet/ndp.ts';
 
 const A = 'ironlb-t-l2-a';
@@ -249,6 +250,55 @@ describe.skipIf(!isRoot)('L2 responder between two network namespaces', () => {
     expect(ev()).toContainEqual({ event: 'claim', ip: '192.0.2.99', result: 'claimed' });
     inB('echo x >/dev/udp/192.0.2.99/9 || true');
     await waitFor('B to resolve the claimed address', () => neighbor('192.0.2.99')?.mac === MAC_A);
+  });
+
+  it('answers on VLAN 100 only when told to, putting back the tag the veth stripped (PACKET_AUXDATA)', async () => {
+    // No 8021q module here, so B's side is a script: it sends a tagged ARP request on vb through the addon and
+    // prints the first tagged ARP frame from MAC_A it receives (as hex), or "timeout".
+    const script = join(tmp, 'vlan-client.ts');
+    writeFileSync(
+      script,
+      [
+        `import { openPacketSocket } from ${JSON.stringify(join(root, 'speaker/native/index.ts'))};`,
+        `import { arpRequest } from ${JSON.stringify(join(root, 'src/packet/arp.ts'))};`,
+        `import { bytesToHex } from ${JSON.stringify(join(root, 'src/packet/hex.ts'))};`,
+        `const s = openPacketSocket('vb', { etherTypes: [0x0806] });`,
+        `const done = (out: string) => { console.log(out); s.close(); };`,
+        `const timer = setTimeout(() => done('timeout'), 3000);`,
+        `s.receive((f) => { const h = bytesToHex(f); if (h.startsWith('${MAC_B.replace(/:/g, '')}${MAC_A.replace(/:/g, '')}8100')) { clearTimeout(timer); done(h); } });`,
+        `s.send(arpRequest({ mac: '${MAC_B}', ip: '198.51.100.10' }, '198.51.100.77', { vlans: [{ tpid: 0x8100, pcp: 0, dei: false, vid: 100 }] }));`,
+      ].join('\n'),
+    );
+    const tagged = startResponder(['--interface', 'va', '--vlan', '100', '--ip', '198.51.100.77']);
+    try {
+      await waitFor(
+        'the VLAN responder to be ready',
+        () => tagged.events.find((e) => e.event === 'ready'),
+        10_000,
+      );
+      const out = sh(['ip', 'netns', 'exec', B, node, script]).trim();
+      const eth = decodeEthernet(hexToBytes(out === 'timeout' ? '' : out));
+      expect(eth).toMatchObject({
+        ok: true,
+        value: { src: MAC_A, dst: MAC_B, vlans: [{ tpid: 0x8100, vid: 100 }] },
+      });
+      const arp = eth.ok ? decodeArp(eth.value.payload) : undefined;
+      expect(arp).toMatchObject({
+        ok: true,
+        value: { op: 2, senderMac: MAC_A, senderIp: '198.51.100.77', targetIp: '198.51.100.10' },
+      });
+      // the untagged responder saw the same request and left it alone
+      await waitFor(
+        'the untagged responder to ignore the tagged frame',
+        () =>
+          responder?.events.some((e) => e.event === 'ignored' && e.reason === 'otherVlan') === true ||
+          undefined,
+      );
+    } finally {
+      tagged.send('quit');
+      await Promise.race([new Promise((r) => tagged.proc.once('exit', r)), sleep(2000)]);
+      if (tagged.proc.exitCode === null && tagged.proc.pid) process.kill(tagged.proc.pid, 'SIGKILL');
+    }
   });
 
   it('put the exact frames we built on the wire (tcpdump in B)', async () => {
