@@ -139,6 +139,29 @@ function mapText(entries: readonly (readonly [string, string])[]): string {
   return entries.map(([k, v]) => `${k} ${v}\n`).join('');
 }
 
+/**
+ * allowMapText renders allow.map from allow-lists (id → CIDRs). map_ip answers the most specific CIDR only,
+ * so each CIDR lists every allow-list holding it or a CIDR that contains it. O(cidrs × lists).
+ */
+export function allowMapText(lists: ReadonlyMap<string, readonly string[]>): string {
+  const cidrs = new Map<string, ReturnType<typeof parseCidr>>();
+  for (const list of lists.values()) for (const c of list) cidrs.set(c, parseCidr(c));
+  const entries: [string, string][] = [...cidrs.keys()].sort().map((c) => {
+    const inner = cidrs.get(c);
+    const ids = [...lists.entries()]
+      .filter(([, list]) =>
+        list.some((o) => {
+          const outer = cidrs.get(o);
+          return outer !== undefined && inner !== undefined && cidrContains(outer, inner);
+        }),
+      )
+      .map(([id]) => id)
+      .sort();
+    return [c, `|${ids.join('|')}|`];
+  });
+  return mapText(entries);
+}
+
 interface RenderedMaps {
   [file: string]: string;
 }
@@ -174,22 +197,6 @@ function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>)
   }
   if (table.defaultBackend !== undefined) paths.push(['^', `${slotName(table.defaultBackend)}:0:-:-`]);
 
-  // map_ip answers the most specific CIDR only, so each CIDR lists every allow-list that contains it.
-  const cidrs = new Map<string, ReturnType<typeof parseCidr>>();
-  for (const list of allowLists.values()) for (const c of list) cidrs.set(c, parseCidr(c));
-  const allow: [string, string][] = [...cidrs.keys()].sort().map((c) => {
-    const inner = cidrs.get(c);
-    const ids = [...allowLists.entries()]
-      .filter(([, list]) =>
-        list.some((o) => {
-          const outer = cidrs.get(o);
-          return outer !== undefined && inner !== undefined && cidrContains(outer, inner);
-        }),
-      )
-      .map(([id]) => id)
-      .sort();
-    return [c, `|${ids.join('|')}|`];
-  });
   const rewrite: [string, string][] = [...rewrites.entries()].sort(([a], [b]) => (a < b ? -1 : 1));
 
   return {
@@ -197,7 +204,7 @@ function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>)
     [MAPS.wildcards]: mapText(wildcards),
     [MAPS.exact]: mapText(exact),
     [MAPS.paths]: mapText(paths),
-    [MAPS.allow]: mapText(allow),
+    [MAPS.allow]: allowMapText(allowLists),
     [MAPS.rewrite]: mapText(rewrite),
   };
 }
@@ -282,7 +289,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     ...options.httpBinds.map((b) => `  bind ${b}`),
     ...(tls
       ? options.httpsBinds.map(
-          (b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn http/1.1`,
+          (b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn h2,http/1.1`,
         )
       : []),
     '  # Match on a normalised path, as nginx does: no "//", "/./", "/../", no %-encoded unreserved characters.',
@@ -449,19 +456,19 @@ function mergeMaps(file: string, a: string, b: string): string {
       .map((l) => `${l}\n`)
       .join('');
   }
-  // allow.map: a CIDR in both lists lists the union of both id sets.
-  const ids = new Map<string, Set<string>>();
+  // allow.map: rebuild every allow-list of both maps, then the containment closure over all of them.
+  const lists = new Map<string, string[]>();
   for (const l of (a + b).split('\n')) {
     if (l === '') continue;
     const [cidr = '', v = ''] = l.split(' ');
-    let set = ids.get(cidr);
-    if (!set) ids.set(cidr, (set = new Set()));
-    for (const id of v.split('|')) if (id !== '') set.add(id);
+    for (const id of v.split('|')) {
+      if (id === '') continue;
+      const list = lists.get(id);
+      if (list) list.push(cidr);
+      else lists.set(id, [cidr]);
+    }
   }
-  return [...ids.keys()]
-    .sort()
-    .map((c) => `${c} |${[...(ids.get(c) ?? [])].sort().join('|')}|\n`)
-    .join('');
+  return allowMapText(lists);
 }
 
 function diffOps(prev: HaproxyState, next: HaproxyState, files: Record<string, string>): RuntimeOp[] {
