@@ -1,0 +1,116 @@
+// Speaker-to-speaker liveness on the node network (UDP), independent of the API server: heartbeats every
+// intervalMs to every other node's address; a peer silent for timeoutMs is dead. The decisions are in
+// src/liveness/membership.ts; this file only moves datagrams and ticks the clock.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import {
+  Membership,
+  decodeHeartbeat,
+  encodeHeartbeat,
+  HEARTBEAT_VERSION,
+} from '../src/liveness/membership.ts';
+import type { Logger } from '../edge/log.ts';
+
+/** LivenessOptions: who we are, where to listen, whom to tell, how fast. */
+export interface LivenessOptions {
+  self: string;
+  port: number;
+  /** peers returns the other nodes' addresses (read from Node objects; the last known list is kept). */
+  peers: () => { node: string; address: string }[];
+  intervalMs: number;
+  timeoutMs: number;
+  log?: Logger;
+  /** onChange is called with the sorted live set whenever it changes. */
+  onChange: (alive: string[]) => void;
+}
+
+/** LivenessAgent sends and receives heartbeats and keeps a Membership current. */
+export class LivenessAgent {
+  readonly membership: Membership;
+  private readonly o: LivenessOptions;
+  private readonly incarnation = Date.now();
+  private seq = 0;
+  private sockets: Socket[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  /** received counts heartbeats accepted; dropped counts malformed datagrams. */
+  received = 0;
+  dropped = 0;
+
+  constructor(options: LivenessOptions) {
+    this.o = options;
+    this.membership = new Membership({ self: options.self, timeoutMs: options.timeoutMs });
+  }
+
+  /** start binds UDP (IPv4 and IPv6) and begins heartbeating. */
+  async start(): Promise<void> {
+    for (const type of ['udp4', 'udp6'] as const) {
+      const s = createSocket({ type, reuseAddr: true, ipv6Only: type === 'udp6' });
+      s.on('message', (msg) => this.onMessage(msg));
+      s.on('error', (err) => this.o.log?.warn({ err: err.message, type }, 'liveness socket error'));
+      try {
+        await new Promise<void>((resolve, reject) => {
+          s.once('error', reject);
+          s.bind(this.o.port, type === 'udp4' ? '0.0.0.0' : '::', () => resolve());
+        });
+        this.sockets.push(s);
+      } catch (err) {
+        if (type === 'udp4') throw err;
+        this.o.log?.info({ err: (err as Error).message }, 'no IPv6 liveness socket');
+        s.close();
+      }
+    }
+    this.timer = setInterval(() => this.tick(), this.o.intervalMs);
+    this.tick();
+  }
+
+  private onMessage(msg: Buffer): void {
+    const h = decodeHeartbeat(msg);
+    if (!h) {
+      this.dropped++;
+      return;
+    }
+    this.received++;
+    const change = this.membership.receive(h, Date.now());
+    if (change.joined.length || change.left.length) this.changed(change.joined, change.left);
+  }
+
+  private changed(joined: string[], left: string[]): void {
+    this.o.log?.info({ joined, left, alive: this.membership.alive() }, 'speaker membership changed');
+    this.o.onChange(this.membership.alive());
+  }
+
+  private tick(): void {
+    this.send('alive');
+    const change = this.membership.expire(Date.now());
+    if (change.left.length) this.changed([], change.left);
+  }
+
+  private send(state: 'alive' | 'leaving'): void {
+    const bytes = encodeHeartbeat({
+      v: HEARTBEAT_VERSION,
+      node: this.o.self,
+      incarnation: this.incarnation,
+      seq: ++this.seq,
+      state,
+    });
+    for (const { address } of this.o.peers()) {
+      const s = this.sockets[isIPv6(address) ? 1 : 0] ?? this.sockets[0];
+      s?.send(bytes, this.o.port, address, () => {
+        /* a lost heartbeat is what the timeout is for */
+      });
+    }
+  }
+
+  /** leave tells every peer this speaker is going (three times, against loss) and stops counting itself. */
+  leave(): void {
+    this.membership.leave();
+    for (let i = 0; i < 3; i++) this.send('leaving');
+  }
+
+  /** stop ends heartbeating and closes the sockets. */
+  stop(): void {
+    clearInterval(this.timer);
+    for (const s of this.sockets) s.close();
+    this.sockets = [];
+  }
+}

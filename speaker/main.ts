@@ -1,0 +1,387 @@
+// ironlb-speaker — one per node. Decides, for every Service with an address, whether this node announces it,
+// and does it on the wire. L2: ARP/NDP answers and gratuitous announcements. Liveness comes from the other
+// speakers directly (UDP heartbeats), so failover needs no API server and takes well under a second.
+import * as k8s from '@kubernetes/client-node';
+import { parseArgs } from 'node:util';
+import { createLogger } from '../edge/log.ts';
+import { Informer, errorMessage } from '../edge/informer.ts';
+import { EventRecorder } from '../edge/events.ts';
+import { serveMetrics } from '../edge/http.ts';
+import { parseConfig } from '../src/config/parse.ts';
+import type { Config } from '../src/config/model.ts';
+import { isOurs } from '../src/service/view.ts';
+import { planL2, type AnnounceNode, type AnnounceService, type L2Plan } from '../src/announce/l2plan.ts';
+import { LivenessAgent } from './liveness.ts';
+import { L2Announcer } from './l2-announcer.ts';
+import { SpeakerMetrics } from './metrics.ts';
+import { StatusObjects } from './status-objects.ts';
+
+const env = process.env;
+const USAGE = `Usage: node speaker/main.ts [options]
+
+Announces LoadBalancer addresses from this node: ARP/NDP in L2 mode (BGP through gobgpd: see --bgp).
+
+Options (environment variable in brackets):
+  --kubeconfig FILE         kubeconfig; in-cluster config when unset [KUBECONFIG]
+  --node-name NAME          this node [IRONLB_NODE_NAME] (required)
+  --namespace NS            namespace of the metallb.io objects [IRONLB_NAMESPACE] (ironlb-system)
+  --lb-class NAME           only Services with this loadBalancerClass [IRONLB_LB_CLASS]
+  --metrics-host ADDR       (0.0.0.0) [IRONLB_METRICS_HOST]
+  --metrics-port PORT       /metrics, /healthz, /readyz, /debug/plan; 0 disables [IRONLB_METRICS_PORT] (7472)
+  --liveness-port PORT      UDP port for speaker heartbeats [IRONLB_LIVENESS_PORT] (7946)
+  --liveness-interval MS    heartbeat interval (100) [IRONLB_LIVENESS_INTERVAL]
+  --liveness-timeout MS     silence after which a speaker is dead (350) [IRONLB_LIVENESS_TIMEOUT]
+  --handoff-ms MS           on SIGTERM, keep answering this long after telling the others (1500)
+  --election MODE           evenSpread (spread addresses evenly) or metallb (MetalLB's order) (evenSpread)
+  --ignore-exclude-lb       ignore node.kubernetes.io/exclude-from-external-load-balancers
+  --log-level LEVEL         (info) [IRONLB_LOG_LEVEL]
+  -h, --help                this text`;
+
+const { values: f } = parseArgs({
+  options: {
+    kubeconfig: { type: 'string', default: env.KUBECONFIG },
+    'node-name': { type: 'string', default: env.IRONLB_NODE_NAME },
+    namespace: { type: 'string', default: env.IRONLB_NAMESPACE ?? 'ironlb-system' },
+    'lb-class': { type: 'string', default: env.IRONLB_LB_CLASS },
+    'metrics-host': { type: 'string', default: env.IRONLB_METRICS_HOST ?? '0.0.0.0' },
+    'metrics-port': { type: 'string', default: env.IRONLB_METRICS_PORT ?? '7472' },
+    'liveness-port': { type: 'string', default: env.IRONLB_LIVENESS_PORT ?? '7946' },
+    'liveness-interval': { type: 'string', default: env.IRONLB_LIVENESS_INTERVAL ?? '100' },
+    'liveness-timeout': { type: 'string', default: env.IRONLB_LIVENESS_TIMEOUT ?? '350' },
+    'handoff-ms': { type: 'string', default: '1500' },
+    election: { type: 'string', default: 'evenSpread' },
+    'ignore-exclude-lb': { type: 'boolean', default: false },
+    'log-level': { type: 'string', default: env.IRONLB_LOG_LEVEL ?? 'info' },
+    help: { type: 'boolean', short: 'h' },
+  },
+});
+if (f.help) {
+  console.log(USAGE);
+  process.exit(0);
+}
+if (!f['node-name']) {
+  console.error('speaker: --node-name (or IRONLB_NODE_NAME) is required\n\n' + USAGE);
+  process.exit(2);
+}
+if (f.election !== 'evenSpread' && f.election !== 'metallb') {
+  console.error(`speaker: --election must be "evenSpread" or "metallb", not "${f.election}"`);
+  process.exit(2);
+}
+const self = f['node-name'];
+const namespace = f.namespace as string;
+const log = createLogger('ironlb-speaker', f['log-level']).child({ node: self });
+const kc = new k8s.KubeConfig();
+if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
+else kc.loadFromCluster();
+const core = kc.makeApiClient(k8s.CoreV1Api);
+const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
+const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+const metrics = new SpeakerMetrics();
+const recorder = new EventRecorder(kc, { component: 'ironlb-speaker', host: self, log });
+
+type Obj = k8s.KubernetesObject & { spec?: unknown };
+const crd = (plural: string, kind: string, version = 'v1beta1') => ({
+  kind,
+  informer: new Informer<Obj>(kc, {
+    name: plural,
+    path: `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`,
+    list: () =>
+      custom.listNamespacedCustomObject({ group: 'metallb.io', version, namespace, plural }) as Promise<
+        k8s.KubernetesListObject<Obj>
+      >,
+    log,
+  }),
+});
+const services = new Informer<k8s.V1Service>(kc, {
+  name: 'services',
+  path: '/api/v1/services',
+  list: () => core.listServiceForAllNamespaces(),
+  log,
+});
+const nodes = new Informer<k8s.V1Node>(kc, {
+  name: 'nodes',
+  path: '/api/v1/nodes',
+  list: () => core.listNode(),
+  log,
+});
+const slices = new Informer<k8s.V1EndpointSlice>(kc, {
+  name: 'endpointslices',
+  path: '/apis/discovery.k8s.io/v1/endpointslices',
+  list: () => discovery.listEndpointSliceForAllNamespaces(),
+  log,
+});
+const configSources = [crd('ipaddresspools', 'IPAddressPool'), crd('l2advertisements', 'L2Advertisement')];
+
+// --- configuration ----------------------------------------------------------------------------------------
+let config: Config | undefined;
+let configDirty = true;
+function currentConfig(): Config {
+  if (!config || configDirty) {
+    const objects = configSources.flatMap(({ kind, informer }) =>
+      informer.list().map((o) => ({ ...(o as object), kind })),
+    );
+    const parsed = parseConfig(objects, { namespace });
+    for (const p of parsed.problems)
+      log.warn({ kind: p.kind, name: p.name, message: p.message }, 'configuration object rejected');
+    metrics.configStale.set(parsed.problems.length ? 1 : 0);
+    metrics.configLoaded.set(1);
+    config = parsed.config;
+    configDirty = false;
+  }
+  return config;
+}
+
+// --- views ------------------------------------------------------------------------------------------------
+function nodeViews(): AnnounceNode[] {
+  return nodes.list().map((n) => ({
+    name: n.metadata?.name ?? '',
+    labels: n.metadata?.labels ?? {},
+    networkUnavailable: (n.status?.conditions ?? []).some(
+      (c) => c.type === 'NetworkUnavailable' && c.status === 'True',
+    ),
+  }));
+}
+
+function serviceViews(): AnnounceService[] {
+  const endpoints = new Map<string, { ready: boolean; nodes: Set<string> }>();
+  for (const s of slices.list()) {
+    const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
+    if (!svc) continue;
+    const key = `${s.metadata?.namespace}/${svc}`;
+    const e = endpoints.get(key) ?? { ready: false, nodes: new Set<string>() };
+    for (const ep of s.endpoints ?? []) {
+      // ready, or serving while terminating (as kube-proxy does), counts
+      const usable =
+        ep.conditions?.ready !== false ||
+        (ep.conditions?.serving === true && ep.conditions?.terminating === true);
+      if (!usable) continue;
+      e.ready = true;
+      if (ep.nodeName) e.nodes.add(ep.nodeName);
+    }
+    endpoints.set(key, e);
+  }
+  const out: AnnounceService[] = [];
+  for (const svc of services.list()) {
+    if (
+      svc.spec?.type !== 'LoadBalancer' ||
+      !isOurs({ loadBalancerClass: svc.spec?.loadBalancerClass }, f['lb-class'])
+    )
+      continue;
+    const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
+    if (ips.length === 0) continue;
+    const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
+    const e = endpoints.get(key);
+    out.push({
+      key,
+      labels: svc.metadata?.labels ?? {},
+      ips,
+      externalTrafficPolicy: svc.spec?.externalTrafficPolicy === 'Local' ? 'Local' : 'Cluster',
+      hasReadyEndpoints: e?.ready ?? false,
+      localEndpointNodes: e?.nodes ?? new Set(),
+    });
+  }
+  return out;
+}
+
+// --- announcing -------------------------------------------------------------------------------------------
+const announcer = new L2Announcer({
+  log,
+  counters: {
+    requestReceived: (ip) => metrics.requestsReceived.inc({ ip }),
+    responseSent: (ip) => metrics.responsesSent.inc({ ip }),
+    gratuitousSent: (ip) => metrics.gratuitousSent.inc({ ip }),
+  },
+  onConflict: (c) => {
+    metrics.conflicts.set({ ip: c.ip, interface: c.interfaceName, mac: c.mac }, 1);
+    log.warn(
+      { ip: c.ip, interface: c.interfaceName, mac: c.mac, evidence: c.evidence },
+      'address already in use by another host: not announcing it',
+    );
+    for (const s of lastPlan?.services ?? []) {
+      if (!s.ips.includes(c.ip)) continue;
+      const svc = getService(s.key);
+      if (svc) {
+        recorder.event(
+          serviceTarget(svc),
+          'Warning',
+          'AddressConflict',
+          `Address "${c.ip}" is already in use by another host (MAC ${c.mac}) on ${self}/${c.interfaceName}: not announcing it`,
+        );
+        statusObjects.reportConflict(svc, c.ip, c.mac, c.interfaceName);
+      }
+    }
+  },
+});
+const statusObjects = new StatusObjects(kc, { namespace, node: self, log });
+
+function getService(key: string): k8s.V1Service | undefined {
+  const [ns, name] = key.split('/');
+  return services.get(name ?? '', ns);
+}
+function serviceTarget(svc: k8s.V1Service) {
+  return {
+    kind: 'Service',
+    apiVersion: 'v1',
+    namespace: svc.metadata?.namespace,
+    name: svc.metadata?.name ?? '',
+    uid: svc.metadata?.uid,
+  };
+}
+
+let lastPlan: L2Plan | undefined;
+/** known: every address some node was elected for since start; a new one is probed before it is announced. */
+const known = new Set<string>();
+let firstPlan = true;
+let started = false;
+let leaving = false;
+const liveness = new LivenessAgent({
+  self,
+  port: Number(f['liveness-port']),
+  intervalMs: Number(f['liveness-interval']),
+  timeoutMs: Number(f['liveness-timeout']),
+  log,
+  peers: () =>
+    nodes
+      .list()
+      .filter((n) => n.metadata?.name !== self)
+      .flatMap((n) => {
+        const a = (n.status?.addresses ?? []).find((x) => x.type === 'InternalIP');
+        return a ? [{ node: n.metadata?.name ?? '', address: a.address }] : [];
+      }),
+  onChange: (alive) => {
+    metrics.membersAlive.set(alive.length);
+    replan('membership');
+  },
+});
+
+function replan(trigger: string): void {
+  if (!started || leaving) return;
+  const t0 = performance.now();
+  const plan = planL2({
+    self,
+    services: serviceViews(),
+    nodes: nodeViews(),
+    alive: new Set(liveness.membership.alive()),
+    config: currentConfig(),
+    mode: f.election as 'evenSpread' | 'metallb',
+    ignoreExcludeLabel: f['ignore-exclude-lb'],
+  });
+  const fresh = new Set<string>();
+  for (const s of plan.services) {
+    if (!s.election?.ok) continue;
+    for (const ip of s.ips) {
+      if (!known.has(ip) && !firstPlan) fresh.add(ip);
+      known.add(ip);
+    }
+  }
+  firstPlan = false;
+  announcer.apply({ addresses: plan.announce, fresh });
+  const before = new Set((lastPlan?.services ?? []).filter((s) => s.decision.announce).map((s) => s.key));
+  metrics.announced.reset();
+  for (const s of plan.services) {
+    if (!s.decision.announce) continue;
+    for (const ip of s.ips) metrics.announced.set({ node: self, protocol: 'layer2', service: s.key, ip }, 1);
+    if (!before.has(s.key)) {
+      const svc = getService(s.key);
+      if (svc)
+        recorder.event(
+          serviceTarget(svc),
+          'Normal',
+          'nodeAssigned',
+          `announcing from node "${self}" with protocol "layer2"`,
+        );
+      log.info({ service: s.key, ips: s.ips, trigger }, 'announcing');
+    }
+  }
+  for (const key of before) {
+    if (!plan.services.some((s) => s.key === key && s.decision.announce)) {
+      const why = plan.services.find((s) => s.key === key)?.decision;
+      log.info(
+        { service: key, reason: why && !why.announce ? why.reason : 'serviceGone', trigger },
+        'stopped announcing',
+      );
+    }
+  }
+  lastPlan = plan;
+  statusObjects.sync(
+    plan,
+    (key) => getService(key),
+    (ip) => announcer.announcedOn(ip),
+  );
+  metrics.plans.inc({ trigger });
+  metrics.planSeconds.inc((performance.now() - t0) / 1000);
+}
+
+let replanTimer: NodeJS.Timeout | undefined;
+function replanSoon(trigger: string): void {
+  clearTimeout(replanTimer);
+  replanTimer = setTimeout(() => replan(trigger), 20);
+}
+for (const inf of [services, nodes, slices])
+  for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => replanSoon(inf.name));
+for (const { informer } of configSources)
+  for (const verb of ['add', 'update', 'delete'] as const)
+    informer.on(verb, () => {
+      configDirty = true;
+      replanSoon('config');
+    });
+
+async function main(): Promise<void> {
+  const metricsPort = Number(f['metrics-port']);
+  if (metricsPort > 0) {
+    await serveMetrics({
+      host: f['metrics-host'] as string,
+      port: metricsPort,
+      registry: metrics.registry,
+      ready: () => started,
+      extra: async (path) =>
+        path === '/debug/plan'
+          ? {
+              status: 200,
+              body: JSON.stringify({
+                node: self,
+                alive: liveness.membership.alive(),
+                services: lastPlan?.services ?? [],
+                conflicts: Object.fromEntries(announcer.conflicts),
+              }),
+            }
+          : undefined,
+    });
+  }
+  const all = [services, nodes, slices, ...configSources.map((c) => c.informer)];
+  await Promise.all(all.map((i) => i.start()));
+  await Promise.all(all.map((i) => i.synced));
+  await liveness.start();
+  // hear from the other speakers before the first election, so a restart does not grab every address
+  await new Promise((r) => setTimeout(r, Number(f['liveness-timeout'])));
+  started = true;
+  log.info(
+    { alive: liveness.membership.alive(), interfaces: announcer.eligibleInterfaces() },
+    'speaker started',
+  );
+  replan('start');
+  // a slow resync catches anything an event missed (the plan is level-based and cheap)
+  setInterval(() => replan('resync'), 30_000).unref();
+}
+
+async function shutdown(signal: string): Promise<void> {
+  if (leaving) return;
+  log.info({ signal, handoffMs: Number(f['handoff-ms']) }, 'leaving: handing addresses over');
+  // tell the others first: they take over (and announce) while this node still answers
+  liveness.leave();
+  leaving = true;
+  await new Promise((r) => setTimeout(r, Number(f['handoff-ms'])));
+  announcer.close();
+  liveness.stop();
+  await statusObjects
+    .removeAll()
+    .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not remove status objects'));
+  process.exit(0);
+}
+process.on('SIGTERM', () => void shutdown('SIGTERM'));
+process.on('SIGINT', () => void shutdown('SIGINT'));
+
+main().catch((err: unknown) => {
+  log.fatal({ err: errorMessage(err) }, 'speaker failed to start');
+  process.exit(1);
+});
