@@ -211,6 +211,15 @@ describe.skipIf(!isRoot)('L2 responder between two network namespaces', () => {
     await waitFor('the IPv6 response counter', seen({ event: 'responseSent', ip: VIP6 }));
   });
 
+  it('never sees data traffic: the kernel filter passes only ARP and ICMPv6 NS/NA', async () => {
+    // B has just sent UDP over IPv4 and IPv6 to both addresses, and the kernel sends MLD and router solicitations.
+    await sleep(300);
+    const leaked = responder?.events.filter(
+      (e) => e.event === 'ignored' && (e.reason === 'notArp' || e.reason === 'notNdp'),
+    );
+    expect(leaked).toEqual([]);
+  });
+
   it('leaves an address it does not announce unresolved', async () => {
     inB('echo x >/dev/udp/192.0.2.78/9 || true');
     await sleep(1500);
