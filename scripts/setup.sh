@@ -99,5 +99,8 @@ else
   step "npm packages present"
 fi
 
+# --- native addon (AF_PACKET sockets for ARP/NDP) ---------------------------------------------------------
+if [ -x "$ROOT/speaker/native/build.sh" ]; then "$ROOT/speaker/native/build.sh" | sed 's/^/setup: /'; fi
+
 # --- Kubernetes binaries ---------------------------------------------------------------------------------
 if [ "$BUILD_K8S" = 1 ]; then "$ROOT/scripts/build-k8s.sh"; fi
