@@ -127,7 +127,7 @@ describe('no match: the defaultBackend, else 404', () => {
 });
 
 describe('IngressClass selection', () => {
-  const rules = [{ host: 'h.com', paths: [['/', 'Prefix', 's']] as P }];
+  const rules = [{ host: 'h.com', paths: [['/', 'Prefix', 's']] as P[] }];
   const served = (i: IngressObject, classes = [OUR_CLASS, OTHER_CLASS], watchWithoutClass = false) =>
     buildRouteTable(
       { ingressClasses: classes, ingresses: [i], resolver: fakeResolver() },
@@ -359,7 +359,7 @@ describe('TLS and the 308 redirect', () => {
 });
 
 describe('conflicts and errors', () => {
-  const rules = (svc: string) => [{ host: 'h.com', paths: [['/x', 'Prefix', svc]] as P }];
+  const rules = (svc: string) => [{ host: 'h.com', paths: [['/x', 'Prefix', svc]] as P[] }];
   it('gives a contested path to the oldest Ingress and reports the others', () => {
     const t = build([
       ing('young', { created: '2024-03-01T00:00:00Z', rules: rules('young') }),
