@@ -15,6 +15,7 @@ import { LivenessAgent } from './liveness.ts';
 import { L2Announcer } from './l2-announcer.ts';
 import { SpeakerMetrics } from './metrics.ts';
 import { StatusObjects } from './status-objects.ts';
+import { startBgpSpeaker, type BgpSpeaker } from './bgp-speaker.ts';
 
 const env = process.env;
 const USAGE = `Usage: node speaker/main.ts [options]
@@ -34,6 +35,8 @@ Options (environment variable in brackets):
   --handoff-ms MS           on SIGTERM, keep answering this long after telling the others (1500)
   --election MODE           evenSpread (spread addresses evenly) or metallb (MetalLB's order) (evenSpread)
   --ignore-exclude-lb       ignore node.kubernetes.io/exclude-from-external-load-balancers
+  --gobgp-api TARGET        gobgpd gRPC API (127.0.0.1:50051) [IRONLB_GOBGP_API]
+  --gobgp-spawn BOOL        start gobgpd as a child process (true; false when it is a sidecar) [IRONLB_GOBGP_SPAWN]
   --log-level LEVEL         (info) [IRONLB_LOG_LEVEL]
   -h, --help                this text`;
 
@@ -51,6 +54,8 @@ const { values: f } = parseArgs({
     'handoff-ms': { type: 'string', default: '1500' },
     election: { type: 'string', default: 'evenSpread' },
     'ignore-exclude-lb': { type: 'boolean', default: false },
+    'gobgp-api': { type: 'string', default: env.IRONLB_GOBGP_API ?? '127.0.0.1:50051' },
+    'gobgp-spawn': { type: 'string', default: env.IRONLB_GOBGP_SPAWN ?? 'true' },
     'log-level': { type: 'string', default: env.IRONLB_LOG_LEVEL ?? 'info' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -110,7 +115,21 @@ const slices = new Informer<k8s.V1EndpointSlice>(kc, {
   list: () => discovery.listEndpointSliceForAllNamespaces(),
   log,
 });
-const configSources = [crd('ipaddresspools', 'IPAddressPool'), crd('l2advertisements', 'L2Advertisement')];
+const configSources = [
+  crd('ipaddresspools', 'IPAddressPool'),
+  crd('l2advertisements', 'L2Advertisement'),
+  crd('bgpadvertisements', 'BGPAdvertisement'),
+  crd('bgppeers', 'BGPPeer', 'v1beta2'),
+  crd('communities', 'Community'),
+  crd('bfdprofiles', 'BFDProfile'),
+];
+// BGP passwords: BGPPeer.spec.passwordSecret names a Secret in this namespace
+const secrets = new Informer<k8s.V1Secret>(kc, {
+  name: 'secrets',
+  path: `/api/v1/namespaces/${namespace}/secrets`,
+  list: () => core.listNamespacedSecret({ namespace }),
+  log,
+});
 
 // --- configuration ----------------------------------------------------------------------------------------
 let config: Config | undefined;
@@ -229,6 +248,7 @@ function serviceTarget(svc: k8s.V1Service) {
 }
 
 let lastPlan: L2Plan | undefined;
+let bgp: BgpSpeaker | undefined;
 /** known: every address some node was elected for since start; a new one is probed before it is announced. */
 const known = new Set<string>();
 let firstPlan = true;
@@ -257,12 +277,16 @@ const liveness = new LivenessAgent({
 function replan(trigger: string): void {
   if (!started || leaving) return;
   const t0 = performance.now();
-  const plan = planL2({
-    self,
+  const inputs = {
     services: serviceViews(),
     nodes: nodeViews(),
     alive: new Set(liveness.membership.alive()),
     config: currentConfig(),
+  };
+  bgp?.replan(inputs);
+  const plan = planL2({
+    self,
+    ...inputs,
     mode: f.election as 'evenSpread' | 'metallb',
     ignoreExcludeLabel: f['ignore-exclude-lb'],
   });
@@ -319,7 +343,7 @@ function replanSoon(trigger: string): void {
 }
 for (const inf of [services, nodes, slices])
   for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => replanSoon(inf.name));
-for (const { informer } of configSources)
+for (const informer of [...configSources.map((c) => c.informer), secrets])
   for (const verb of ['add', 'update', 'delete'] as const)
     informer.on(verb, () => {
       configDirty = true;
@@ -348,10 +372,20 @@ async function main(): Promise<void> {
           : undefined,
     });
   }
-  const all = [services, nodes, slices, ...configSources.map((c) => c.informer)];
+  const all = [services, nodes, slices, secrets, ...configSources.map((c) => c.informer)];
   await Promise.all(all.map((i) => i.start()));
   await Promise.all(all.map((i) => i.synced));
   await liveness.start();
+  bgp = await startBgpSpeaker({
+    self,
+    namespace,
+    kc,
+    log,
+    registry: metrics.registry,
+    recorder,
+    gobgpApi: f['gobgp-api'] as string,
+    spawn: f['gobgp-spawn'] !== 'false',
+  });
   // hear from the other speakers before the first election, so a restart does not grab every address
   await new Promise((r) => setTimeout(r, Number(f['liveness-timeout'])));
   started = true;
@@ -370,9 +404,11 @@ async function shutdown(signal: string): Promise<void> {
   // tell the others first: they take over (and announce) while this node still answers
   liveness.leave();
   leaving = true;
+  const bgpStopped = bgp?.stop().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'BGP stop failed'));
   await new Promise((r) => setTimeout(r, Number(f['handoff-ms'])));
   announcer.close();
   liveness.stop();
+  await bgpStopped;
   await statusObjects
     .removeAll()
     .catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'could not remove status objects'));
