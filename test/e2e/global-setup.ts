@@ -12,13 +12,18 @@ declare module 'vitest' {
   }
 }
 
-/** E2E_PREFIX names the e2e lab's namespaces. */
-export const E2E_PREFIX = 'ironlb-e2e-';
+/** E2E_PREFIX names the e2e lab's namespaces (IRONLB_E2E_PREFIX overrides, so two runs can coexist). */
+export const E2E_PREFIX = process.env.IRONLB_E2E_PREFIX ?? 'ironlb-e2e-';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
-  const dir = join(repoRoot, '.lab/e2e');
+  const dir = join(repoRoot, '.lab', E2E_PREFIX.replace(/-$/, ''));
   mkdirSync(dir, { recursive: true });
-  const lab = await Lab.up({ dir, prefix: E2E_PREFIX, hostApiPort: 16444, log: (m) => console.log(m) });
+  const lab = await Lab.up({
+    dir,
+    prefix: E2E_PREFIX,
+    hostApiPort: Number(process.env.IRONLB_E2E_API_PORT ?? 16444),
+    log: (m) => console.log(m),
+  });
   project.provide('labDir', dir);
   return async () => {
     if (process.env.IRONLB_KEEP_LAB) return;

@@ -65,15 +65,50 @@ export function labPools(): object[] {
   ];
 }
 
+/** IronLBProcesses are the pids of what startIronLB started (-1 when not started). */
+export interface IronLBProcesses {
+  controller: number;
+  /** speakers by node index (1-based). */
+  speakers: Map<number, number>;
+}
+
+/** startSpeaker starts the speaker on node i with extra flags; returns its pid. */
+export function startSpeaker(lab: Lab, i: number, extra: string[] = []): number {
+  const n = lab.node(i);
+  return lab.startProcess(`node-${i}`, `speaker-${i}`, [
+    nodeBin,
+    join(repoRoot, 'speaker/main.ts'),
+    `--kubeconfig=${lab.state.labKubeconfig}`,
+    `--node-name=${n.name}`,
+    '--namespace=ironlb-system',
+    ...extra,
+  ]);
+}
+
+/** startController starts the controller in the core namespace with extra flags; returns its pid. */
+export function startController(lab: Lab, extra: string[] = []): number {
+  return lab.startProcess('core', 'controller', [
+    nodeBin,
+    join(repoRoot, 'controller/main.ts'),
+    `--kubeconfig=${lab.state.labKubeconfig}`,
+    '--namespace=ironlb-system',
+    ...extra,
+  ]);
+}
+
 /** startIronLB applies the lab pools and starts the controller in the core namespace and a speaker per node. */
-export async function startIronLB(lab: Lab, options: { log?: (m: string) => void } = {}): Promise<void> {
+export async function startIronLB(
+  lab: Lab,
+  options: { log?: (m: string) => void; speakerArgs?: string[]; controllerArgs?: string[] } = {},
+): Promise<IronLBProcesses> {
+  const procs: IronLBProcesses = { controller: -1, speakers: new Map() };
   const log = options.log ?? (() => {});
   const controller = join(repoRoot, 'controller/main.ts');
   const speaker = join(repoRoot, 'speaker/main.ts');
   const crds = (await lab.kubectl(['get', 'crd', '-o', 'name'])).includes('ipaddresspools.metallb.io');
   if (!crds) {
     log('lab: metallb.io CRDs not installed yet: the echo Service stays <pending>');
-    return;
+    return procs;
   }
   await lab.kubectl(['create', 'namespace', 'ironlb-system']).catch(() => '');
   await lab.kubectl(
@@ -102,4 +137,5 @@ export async function startIronLB(lab: Lab, options: { log?: (m: string) => void
     }
     log('lab: IronLB speakers started on every node');
   }
+  return procs;
 }
