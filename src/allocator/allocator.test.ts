@@ -388,6 +388,13 @@ describe('Allocator: sharing', () => {
     expect(a.poolStatus('lab')).toMatchObject({ assignedIPv4: 2n, availableIPv4: 2n });
   });
 
+  it('a sharer never joins an avoided address', () => {
+    const a = new Allocator(configOf({ lab: { addresses: ['192.0.2.1-192.0.2.3'] } }));
+    a.assign(share('first', 'k', [['TCP', 80]]));
+    expect(a.avoid('192.0.2.1', 'NDP answer from elsewhere')).toEqual(['default/first']);
+    expect(a.assign(share('second', 'k', [['TCP', 81]])).ips).toEqual(['192.0.2.2']);
+  });
+
   it('a sharer takes a shareable address below the lowest free one', () => {
     const a = new Allocator(configOf({ lab: { addresses: ['192.0.2.1-192.0.2.9'] } }));
     a.assign(svc('filler'));

@@ -126,8 +126,9 @@ function familiesText(f: Families): string {
 export function poolRefusal(
   pool: Pool,
   view: Pick<ServiceView, 'namespace' | 'labels'>,
-  namespaceLabels: Readonly<Record<string, string>>,
+  options: { namespaceLabels: Readonly<Record<string, string>> },
 ): string | undefined {
+  const { namespaceLabels } = options;
   const sa = pool.serviceAllocation;
   if (!sa) return undefined;
   if (sa.namespaces.length > 0 || sa.namespaceSelectors.length > 0) {
@@ -245,12 +246,15 @@ export class Allocator {
   assign(view: ServiceView, namespaceLabels: Readonly<Record<string, string>> = {}): Assignment {
     this.#flush();
     if (view.problems.length > 0) {
-      throw new AllocationError('invalidService', view.key, view.problems.join('; '));
+      throw new AllocationError('invalidService', { serviceKey: view.key, detail: view.problems.join('; ') });
     }
     const old = this.#holders.get(view.key);
     if (old) this.#detach(old);
     if (this.#entries.size === 0) {
-      throw new AllocationError('noPools', view.key, 'no available IPs: no IPAddressPool is configured');
+      throw new AllocationError('noPools', {
+        serviceKey: view.key,
+        detail: 'no available IPs: no IPAddressPool is configured',
+      });
     }
     const fams = familiesOf(view);
     const note: { dropped?: { ips: string[]; reason: string } } = {};
@@ -577,7 +581,7 @@ export class Allocator {
   }
 
   #fail(code: AllocationErrorCode, view: ServiceView, detail: string): never {
-    throw new AllocationError(code, view.key, detail);
+    throw new AllocationError(code, { serviceKey: view.key, detail });
   }
 
   #decide(
@@ -620,7 +624,7 @@ export class Allocator {
           view,
           `pool "${view.requestedPool}" named by metallb.io/address-pool does not exist`,
         );
-      const refusal = poolRefusal(e.pool, view, ns);
+      const refusal = poolRefusal(e.pool, view, { namespaceLabels: ns });
       if (refusal)
         this.#fail('poolNotAllowed', view, `pool "${e.pool.name}" does not allow this service: ${refusal}`);
       const notes: string[] = [];
@@ -643,7 +647,7 @@ export class Allocator {
         others.push(e);
         continue;
       }
-      const refusal = poolRefusal(e.pool, view, ns);
+      const refusal = poolRefusal(e.pool, view, { namespaceLabels: ns });
       if (refusal) refused.push(`pool "${e.pool.name}": ${refusal}`);
       else matched.push(e);
     }
@@ -699,7 +703,7 @@ export class Allocator {
       return { reason: `metallb.io/address-pool asks for pool "${view.requestedPool}", not "${pool}"` };
     }
     const entry = this.#entries.get(pool) as PoolEntry;
-    const refusal = poolRefusal(entry.pool, view, ns);
+    const refusal = poolRefusal(entry.pool, view, { namespaceLabels: ns });
     if (refusal) return { reason: `pool "${pool}" no longer allows this service: ${refusal}` };
     for (const a of addrs) {
       const avoided = this.#avoided.get(a.key);
@@ -750,7 +754,7 @@ export class Allocator {
         `requested IPs ${quoteList(view.requestedIPs)} are in pool "${p}", not in pool "${view.requestedPool}" named by metallb.io/address-pool`,
       );
     }
-    const refusal = poolRefusal((this.#entries.get(p) as PoolEntry).pool, view, ns);
+    const refusal = poolRefusal((this.#entries.get(p) as PoolEntry).pool, view, { namespaceLabels: ns });
     if (refusal)
       this.#fail(
         'poolNotAllowed',

@@ -37,11 +37,14 @@ export class AllocationError extends Error {
   readonly detail: string;
   /** dropped: the addresses the Service held before this attempt and why they could not be kept. */
   dropped?: { ips: string[]; reason: string };
-  constructor(code: AllocationErrorCode, serviceKey: string, detail: string, options?: { cause?: unknown }) {
-    super(`Failed to allocate IP for "${serviceKey}": ${detail}`, options);
+  constructor(code: AllocationErrorCode, options: { serviceKey: string; detail: string; cause?: unknown }) {
+    super(
+      `Failed to allocate IP for "${options.serviceKey}": ${options.detail}`,
+      options.cause === undefined ? undefined : { cause: options.cause },
+    );
     this.name = 'AllocationError';
     this.code = code;
-    this.serviceKey = serviceKey;
-    this.detail = detail;
+    this.serviceKey = options.serviceKey;
+    this.detail = options.detail;
   }
 }

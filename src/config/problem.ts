@@ -49,7 +49,7 @@ export function problemError(problem: ConfigProblem): InvalidConfigError | Missi
 
 /**
  * ObjectFault is thrown inside the parse step by the code that reads one object; the parse step catches it
- * at the object boundary and records a ConfigProblem. Not exported from the package surface on purpose.
+ * at the object boundary and records a ConfigProblem. Internal to src/config: callers see ConfigProblem.
  */
 export class ObjectFault extends Error {
   readonly retryable: boolean;

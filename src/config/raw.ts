@@ -91,8 +91,8 @@ function requirement(v: unknown, field: string): LabelSelectorRequirement {
   return req;
 }
 
-/** canonicalSelector returns a stable text for a selector (sorted), used to spot duplicates. */
-export function canonicalSelector(s: LabelSelector): string {
+/** selectorText returns a stable text for a label selector (sorted), used to spot duplicates. */
+export function selectorText(s: LabelSelector): string {
   const labels = Object.entries(s.matchLabels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const exprs = (s.matchExpressions ?? [])
     .map((e) => `${e.key} ${e.operator} (${[...(e.values ?? [])].sort().join(',')})`)
@@ -138,7 +138,7 @@ export function selectorList(v: unknown, field: string): LabelSelector[] {
     }
     const invalid = validateSelector(sel);
     if (invalid) throw new ObjectFault(`${at}: ${invalid}`);
-    const canon = canonicalSelector(sel);
+    const canon = selectorText(sel);
     if (seen.has(canon)) throw new ObjectFault(`${field} has the same selector twice`);
     seen.add(canon);
     out.push(sel);
