@@ -13,6 +13,39 @@ import type { Recorder, EventTarget } from '../edge/events.ts';
 import { DONE, type ReconcileResult } from '../edge/workqueue.ts';
 import type { Logger } from '../edge/log.ts';
 
+/** CONFLICT_CONDITION is the Service condition speakers set when another host answers for its address. */
+export const CONFLICT_CONDITION = 'ironlb.io/AddressConflict';
+
+/** ConflictRecord is an address found in use by another host, as the controller tracks it. */
+export interface ConflictRecord {
+  ip: string;
+  service: string;
+  /** detectedBy: who reported it (the condition message names the node). */
+  detectedBy: string;
+  /** at: when it was reported or the Service was moved off it (ms since epoch). */
+  at: number;
+}
+
+const CONFLICT_IP = /Address "([^"]+)"/g;
+
+/** conflictsOf reads the addresses a Service's AddressConflict condition reports (True, or moved off them). */
+export function conflictsOf(
+  svc: V1Service,
+): { ips: string[]; active: boolean; at: number; detectedBy: string; message: string } | undefined {
+  const c = (svc.status?.conditions ?? []).find((x) => x.type === CONFLICT_CONDITION);
+  if (!c || (c.status !== 'True' && c.reason !== 'Reassigned')) return undefined;
+  const ips = [...(c.message ?? '').matchAll(CONFLICT_IP)].map((m) => m[1] as string);
+  if (ips.length === 0) return undefined;
+  const by = /seen by (\S+) on/.exec(c.message ?? '')?.[1] ?? 'speaker';
+  return {
+    ips,
+    active: c.status === 'True',
+    at: new Date(c.lastTransitionTime ?? 0).getTime(),
+    detectedBy: by,
+    message: c.message ?? '',
+  };
+}
+
 /** POOL_ANNOTATION is written on every Service with the pool its addresses came from. */
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 
@@ -27,6 +60,11 @@ export interface ServiceStore {
 export interface StatusWriter {
   /** writeAssignment sets status.loadBalancer.ingress to ips and the pool annotation (undefined removes it). */
   writeAssignment(svc: V1Service, ips: string[], pool: string | undefined): Promise<void>;
+  /** writeCondition sets one status condition (merged by type). */
+  writeCondition(
+    svc: V1Service,
+    condition: { type: string; status: 'True' | 'False'; reason: string; message: string },
+  ): Promise<void>;
 }
 
 /** ControllerHooks receive what happened, for metrics and pool status; all optional. */
@@ -50,6 +88,9 @@ export interface ServiceControllerOptions {
   namespace?: string;
   log?: Logger;
   hooks?: ControllerHooks;
+  /** conflictHoldMs: how long an address reported in use elsewhere stays avoided (default 15 minutes). */
+  conflictHoldMs?: number;
+  now?: () => number;
 }
 
 function serviceTarget(svc: V1Service): EventTarget {
@@ -74,6 +115,8 @@ export class ServiceController {
   readonly pending = new Map<string, string>();
   private warnedDeprecated = new Set<string>();
   private poolProblems: ConfigProblem[] = [];
+  /** conflicts: addresses avoided because another host uses them, by address. */
+  readonly conflicts = new Map<string, ConflictRecord>();
   private config: Config | undefined;
 
   constructor(options: ServiceControllerOptions) {
@@ -115,12 +158,70 @@ export class ServiceController {
    */
   restoreAll(): string[] {
     const keys: string[] = [];
+    for (const svc of this.o.store.listServices()) this.noteConflicts(svc);
     for (const svc of this.o.store.listServices()) {
       if (!this.serves(svc) || statusIPs(svc).length === 0) continue;
       this.allocator.restore(toServiceView(svc));
       keys.push(keyOf(svc));
     }
     return keys;
+  }
+
+  private now(): number {
+    return (this.o.now ?? Date.now)();
+  }
+
+  /** noteConflicts avoids every address the Service's AddressConflict condition reports, within the hold time. */
+  private noteConflicts(svc: V1Service): void {
+    const c = conflictsOf(svc);
+    if (!c) return;
+    const hold = this.o.conflictHoldMs ?? 15 * 60_000;
+    if (!c.active && this.now() - c.at > hold) return;
+    for (const ip of c.ips) {
+      const known = this.conflicts.get(ip);
+      if (known && known.at >= c.at) continue;
+      this.conflicts.set(ip, {
+        ip,
+        service: keyOf(svc),
+        detectedBy: c.detectedBy,
+        at: Math.max(c.at, known?.at ?? 0),
+      });
+      try {
+        for (const k of this.allocator.avoid(ip, `in use by another host (reported by ${c.detectedBy})`))
+          this.o.enqueue(k);
+      } catch {
+        /* not an address: the message was not ours */
+      }
+      this.o.log?.warn(
+        { ip, service: keyOf(svc), detectedBy: c.detectedBy },
+        'address in use by another host: avoiding it',
+      );
+      this.o.hooks?.onPoolsChanged?.();
+    }
+  }
+
+  /**
+   * expireConflicts makes addresses avoided longer than the hold time available again (if the other host is
+   * still there, the next announcement's probe finds it again). Returns the addresses released.
+   */
+  expireConflicts(): string[] {
+    const hold = this.o.conflictHoldMs ?? 15 * 60_000;
+    const out: string[] = [];
+    for (const [ip, rec] of this.conflicts) {
+      if (this.now() - rec.at <= hold) continue;
+      // still reported as in use right now: keep avoiding
+      const svc = this.o.store.getService(rec.service);
+      const c = svc ? conflictsOf(svc) : undefined;
+      if (c?.active && statusIPs(svc as V1Service).includes(ip)) continue;
+      this.conflicts.delete(ip);
+      this.allocator.unavoid(ip);
+      out.push(ip);
+    }
+    if (out.length) {
+      for (const k of this.pending.keys()) this.o.enqueue(k);
+      this.o.hooks?.onPoolsChanged?.();
+    }
+    return out;
   }
 
   /** serves reports whether this controller is responsible for the Service (type and loadBalancerClass). */
@@ -149,9 +250,11 @@ export class ServiceController {
       const held = this.allocator.release(key);
       if (held) this.freed(key);
       this.pending.delete(key);
-      // a Service that stopped being ours (type or class changed) must not keep addresses we gave it
+      // A Service that stopped being a LoadBalancer must not keep what we gave it: the API server already wiped
+      // status.loadBalancer on the type change, so drop our pool annotation (and any address left). A
+      // LoadBalancer of another class belongs to another load balancer (the class is immutable): never touch it.
       const pool = svc.metadata?.annotations?.[POOL_ANNOTATION];
-      if (pool && statusIPs(svc).length > 0 && this.o.canWrite()) {
+      if (svc.spec?.type !== 'LoadBalancer' && pool !== undefined && this.o.canWrite()) {
         await this.o.writer.writeAssignment(svc, [], undefined);
         this.o.hooks?.onStatusWrite?.();
         this.o.recorder.event(
@@ -164,6 +267,7 @@ export class ServiceController {
       return DONE;
     }
     if (!this.o.canWrite()) return { requeueAfterMs: 1000 };
+    this.noteConflicts(svc);
     const view = toServiceView(svc);
     this.warnDeprecated(svc, view);
     let assignment: Assignment;
@@ -179,6 +283,21 @@ export class ServiceController {
     if (assignment.changed || annotated !== assignment.pool) {
       await this.o.writer.writeAssignment(svc, assignment.ips, assignment.pool);
       this.o.hooks?.onStatusWrite?.();
+    }
+    const conflict = conflictsOf(svc);
+    if (conflict?.active && !conflict.ips.some((ip) => assignment.ips.includes(ip))) {
+      await this.o.writer.writeCondition(svc, {
+        type: CONFLICT_CONDITION,
+        status: 'False',
+        reason: 'Reassigned',
+        message: `${conflict.ips.map((ip) => `Address "${ip}"`).join(' and ')} in use by another host (seen by ${conflict.detectedBy} on the network): moved to ${JSON.stringify(assignment.ips)}`,
+      });
+      this.o.recorder.event(
+        serviceTarget(svc),
+        'Warning',
+        'AddressConflict',
+        `Moved off ${JSON.stringify(conflict.ips)}, which another host on the network uses, to ${JSON.stringify(assignment.ips)}`,
+      );
     }
     if (assignment.dropped) {
       this.o.recorder.event(
