@@ -35,6 +35,7 @@ Options (environment variable in brackets):
   --identity ID             lease holder identity [IRONLB_POD_NAME] (hostname-pid)
   --lease-duration S        (15) --renew-deadline S (10) --retry-period S (2)
   --workers N               concurrent reconciles (4) [IRONLB_WORKERS]
+  --conflict-hold S         keep avoiding an address another host uses this long (900) [IRONLB_CONFLICT_HOLD]
   --log-level LEVEL         trace|debug|info|warn|error (info) [IRONLB_LOG_LEVEL]
   -h, --help                this text`;
 
@@ -56,6 +57,7 @@ const { values: f } = parseArgs({
     'renew-deadline': { type: 'string', default: '10' },
     'retry-period': { type: 'string', default: '2' },
     workers: { type: 'string', default: env.IRONLB_WORKERS ?? '4' },
+    'conflict-hold': { type: 'string', default: env.IRONLB_CONFLICT_HOLD ?? '900' },
     'log-level': { type: 'string', default: env.IRONLB_LOG_LEVEL ?? 'info' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -147,6 +149,7 @@ const controller = new ServiceController({
   lbClass: f['lb-class'],
   namespace,
   log,
+  conflictHoldMs: Number(f['conflict-hold']) * 1000,
   hooks: {
     onAssigned: (a) => {
       if (a.changed) metrics.allocations.inc({ source: a.source });
@@ -225,7 +228,22 @@ async function writePoolStatus(): Promise<void> {
     }
     if (!canWrite()) continue;
     const prev = obj.status as PoolStatusBody | undefined;
-    const body = poolStatusBody(st, problems.get(name), prev, new Date(), obj.metadata?.generation);
+    const conflicts = [...controller.conflicts.values()]
+      .filter((c) => controller.allocator.poolOf(c.ip) === name)
+      .map((c) => ({
+        address: c.ip,
+        reason: 'AddressInUse',
+        detectedBy: c.detectedBy,
+        lastSeen: new Date(c.at).toISOString(),
+      }));
+    const body = poolStatusBody(
+      st,
+      problems.get(name),
+      prev,
+      new Date(),
+      obj.metadata?.generation,
+      conflicts,
+    );
     const same =
       prev &&
       prev.assignedIPv4 === body.assignedIPv4 &&
@@ -342,6 +360,10 @@ async function main(): Promise<void> {
   } else {
     startLeading();
   }
+  // addresses avoided because of a conflict become usable again after the hold time
+  setInterval(() => {
+    if (canWrite() && controller.expireConflicts().length) schedulePoolStatus();
+  }, 60_000).unref();
 }
 
 async function shutdown(signal: string): Promise<void> {

@@ -32,6 +32,7 @@ export class ApiStatusWriter implements StatusWriter {
       );
     }
     const ingress = ips.map((ip) => ({ ip, ipMode: 'VIP' }));
+    // status last: speakers act on status, so the annotation is already there when they look
     await this.core.patchNamespacedServiceStatus(
       {
         name,
@@ -40,6 +41,29 @@ export class ApiStatusWriter implements StatusWriter {
         body: { status: { loadBalancer: { ingress: ingress.length ? ingress : null } } },
       },
       mergePatch,
+    );
+  }
+
+  /** writeCondition sets one Service status condition: a strategic merge on conditions, keyed by type. */
+  async writeCondition(
+    svc: k8s.V1Service,
+    condition: { type: string; status: 'True' | 'False'; reason: string; message: string },
+  ): Promise<void> {
+    const lastTransitionTime = new Date().toISOString();
+    await this.core.patchNamespacedServiceStatus(
+      {
+        name: svc.metadata?.name ?? '',
+        namespace: svc.metadata?.namespace ?? '',
+        fieldManager: FIELD_MANAGER,
+        body: {
+          status: {
+            conditions: [
+              { ...condition, lastTransitionTime, observedGeneration: svc.metadata?.generation ?? 0 },
+            ],
+          },
+        },
+      },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
     );
   }
 }
@@ -63,6 +87,8 @@ export interface PoolStatusBody {
     lastTransitionTime: string;
     observedGeneration?: number;
   }[];
+  /** conflicts: addresses of the pool another host on the network uses (avoided by the allocator). */
+  conflicts: { address: string; reason: string; detectedBy: string; lastSeen: string }[];
 }
 
 /** poolStatusBody builds the status of one pool from allocator counts and parse problems. */
@@ -72,6 +98,7 @@ export function poolStatusBody(
   previous: PoolStatusBody | undefined,
   now: Date,
   generation?: number,
+  conflicts: { address: string; reason: string; detectedBy: string; lastSeen: string }[] = [],
 ): PoolStatusBody {
   const valid = !problem;
   const reason = valid ? 'Valid' : problem.retryable ? 'MissingReference' : 'Invalid';
@@ -83,6 +110,7 @@ export function poolStatusBody(
     assignedIPv6: capCount(status?.assignedIPv6 ?? 0n),
     availableIPv4: capCount(status?.availableIPv4 ?? 0n),
     availableIPv6: capCount(status?.availableIPv6 ?? 0n),
+    conflicts,
     conditions: [
       {
         type: 'Valid',
