@@ -140,7 +140,11 @@ export class L2Announcer {
       const had = this.current.get(iface);
       for (const ip of ips) {
         if (had?.has(ip)) continue;
-        if (this.conflicted.has(ip)) continue;
+        // a conflicted address is tried again only when it comes back fresh (probed again)
+        if (this.conflicted.has(ip)) {
+          if (!desired.fresh.has(ip)) continue;
+          this.conflicted.delete(ip);
+        }
         const r = this.responder(iface);
         if (!r) continue;
         if (desired.fresh.has(ip)) {

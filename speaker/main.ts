@@ -249,8 +249,12 @@ function serviceTarget(svc: k8s.V1Service) {
 
 let lastPlan: L2Plan | undefined;
 let bgp: BgpSpeaker | undefined;
-/** known: every address some node was elected for since start; a new one is probed before it is announced. */
-const known = new Set<string>();
+/**
+ * known: the addresses some node was elected for in the previous plan. An address that was not (new, or back
+ * after being gone) is probed before it is announced; one another speaker announced until now is taken over
+ * at once.
+ */
+let known = new Set<string>();
 let firstPlan = true;
 let started = false;
 let leaving = false;
@@ -291,13 +295,15 @@ function replan(trigger: string): void {
     ignoreExcludeLabel: f['ignore-exclude-lb'],
   });
   const fresh = new Set<string>();
+  const elected = new Set<string>();
   for (const s of plan.services) {
     if (!s.election?.ok) continue;
     for (const ip of s.ips) {
       if (!known.has(ip) && !firstPlan) fresh.add(ip);
-      known.add(ip);
+      elected.add(ip);
     }
   }
+  known = elected;
   firstPlan = false;
   announcer.apply({ addresses: plan.announce, fresh });
   const before = new Set((lastPlan?.services ?? []).filter((s) => s.decision.announce).map((s) => s.key));
