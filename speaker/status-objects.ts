@@ -28,6 +28,8 @@ export class StatusObjects {
   private readonly core: k8s.CoreV1Api;
   private readonly o: { namespace: string; node: string; log: Logger };
   private desired = new Map<string, Desired>();
+  /** takenOver: Services this node just started announcing; other nodes' objects for them are stale. */
+  private takenOver = new Set<string>();
   private written = new Map<string, string>();
   private adopted = false;
   private timer: NodeJS.Timeout | undefined;
@@ -52,6 +54,7 @@ export class StatusObjects {
       if (!svc) continue;
       const interfaces = [...new Set(s.ips.flatMap((ip) => interfacesOf(ip)))].sort();
       const name = statusObjectName(s.key, this.o.node);
+      if (!this.desired.has(name)) this.takenOver.add(s.key);
       next.set(name, {
         name,
         service: svc.metadata?.name ?? '',
@@ -119,6 +122,24 @@ export class StatusObjects {
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
         this.written.set(name, fingerprint);
+      }
+      for (const d of [...this.desired.values()].filter((x) =>
+        this.takenOver.has(`${x.namespace}/${x.service}`),
+      )) {
+        // in L2 one node announces a Service: objects other nodes left (a speaker killed, a node lost) are stale
+        const list = (await this.custom.listNamespacedCustomObject({
+          ...api,
+          labelSelector: `metallb.io/service-name=${d.service},metallb.io/service-namespace=${d.namespace}`,
+        })) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
+        for (const item of list.items) {
+          if (item.metadata.labels?.['metallb.io/node'] === node) continue;
+          try {
+            await this.custom.deleteNamespacedCustomObject({ ...api, name: item.metadata.name });
+          } catch (e) {
+            if (!(e instanceof k8s.ApiException && e.code === 404)) throw e;
+          }
+        }
+        this.takenOver.delete(`${d.namespace}/${d.service}`);
       }
       for (const name of [...this.written.keys()]) {
         if (this.desired.has(name)) continue;
