@@ -26,7 +26,7 @@ describe('buildAddPeerRequest', () => {
   it.each([
     [{ holdTime: 0 }, 'Invalid peer "192.0.2.1": holdTime 0 must be an integer from 3 to 65535'],
     [{ keepaliveTime: 91 }, 'keepaliveTime 91 must be an integer from 1 to 90'],
-    [{ peerASN: 0 }, 'peerASN 0'],
+    [{ peerASN: -1 }, 'peerASN -1'],
     [{ myASN: 2 ** 32 }, 'myASN 4294967296'],
     [{ port: 0 }, 'port 0'],
     [{ connectTime: 0 }, 'connectTime 0'],

@@ -17,6 +17,7 @@ export interface PeerSpec {
   readonly address: string;
   /** port: the peer's TCP port; default 179. */
   readonly port?: number;
+  /** peerASN: the router's ASN; 0 accepts whatever ASN the router sends (MetalLB's dynamicASN). */
   readonly peerASN: number;
   readonly myASN: number;
   /** holdTime: 3–65535. 0 ("no keepalives") is rejected: gobgpd's API reads 0 as "use my default, 90 s". */
@@ -68,7 +69,7 @@ export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
   }
   const family = parseIPAddress(address).family;
   const subject = `peer "${address}"`;
-  checkInteger(peer.peerASN, 1, 0xffffffff, 'peerASN', subject);
+  checkInteger(peer.peerASN, 0, 0xffffffff, 'peerASN', subject);
   checkInteger(peer.myASN, 1, 0xffffffff, 'myASN', subject);
   checkInteger(peer.port ?? 179, 1, 65535, 'port', subject);
   checkInteger(peer.holdTime, 3, 65535, 'holdTime', subject);
