@@ -46,6 +46,8 @@ export type ApplyResult =
 export interface Dataplane {
   apply(table: RouteTable): Promise<ApplyResult>;
   stop(): Promise<void>;
+  /** reload re-reads the current configuration with a seamless reload (benchmarks, operators). */
+  reload(): Promise<ApplyResult>;
   /** pid of the HAProxy master process. */
   readonly pid: number | undefined;
   /** stats counts what was done since start. */
@@ -204,6 +206,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   log({ msg: 'haproxy started', dir, pid: child.pid, worker });
 
   let state: HaproxyState = first.state;
+  let lastPlan: HaproxyPlan = first;
   const stats = { runtime: 0, reloads: 0, rejected: 0, commands: 0 };
   let queue: Promise<unknown> = Promise.resolve();
 
@@ -233,9 +236,11 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     await writeFiles(dir, plan.files);
     await removeStaleCerts(plan);
     const before = worker;
-    await sendCommand(master, 'reload');
+    // SIGUSR2 rather than the master CLI: the master re-executes itself on reload, so its socket comes and goes.
+    child.kill('SIGUSR2');
     worker = await waitForWorker(before);
     state = plan.state;
+    lastPlan = plan;
     stats.reloads++;
     const ms = Math.round(performance.now() - t0);
     log({ msg: 'haproxy reloaded', dir, reason, worker, ms });
@@ -249,9 +254,13 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
       // Comments in the config (backend names) may still change: keep the files current for restarts.
       await writeFiles(dir, plan.files);
       state = plan.state;
+      lastPlan = plan;
       return { mode: 'unchanged' };
     }
-    const problem = await validate(plan);
+    // Endpoint-only changes (the frequent kind) touch no file HAProxy parses differently: no `haproxy -c`.
+    const endpointsOnly =
+      plan.reload === undefined && plan.ops.every((o) => o.op === 'setServer' || o.op === 'disableServer');
+    const problem = endpointsOnly ? undefined : await validate(plan);
     if (problem !== undefined) {
       stats.rejected++;
       log({ msg: 'configuration rejected, keeping the last good one', dir, problem });
@@ -265,6 +274,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
       await writeFiles(dir, plan.files);
       await removeStaleCerts(plan);
       state = plan.state;
+      lastPlan = plan;
       stats.runtime++;
       return { mode: 'runtime', ops: plan.ops.length, commands, ms: Math.round(performance.now() - t0) };
     } catch (err) {
@@ -290,6 +300,11 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   return {
     apply(table) {
       const run = queue.then(() => applyNow(table));
+      queue = run.catch(() => undefined);
+      return run;
+    },
+    reload() {
+      const run = queue.then(() => reload(lastPlan, 'requested'));
       queue = run.catch(() => undefined);
       return run;
     },

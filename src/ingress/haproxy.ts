@@ -270,6 +270,8 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     `  maxconn ${options.maxconn ?? 4096}`,
     `  stats socket ${options.dir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  lua-load-per-thread ${LUA_FILE}`,
+    '  # an old worker left by a reload finishes its requests, but not forever',
+    '  hard-stop-after 30s',
     '  tune.ssl.default-dh-param 2048',
     '  ssl-default-bind-options ssl-min-ver TLSv1.2',
     '',

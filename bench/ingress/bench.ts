@@ -1,0 +1,279 @@
+// Ingress benchmark: throughput and p99 through IronLB's rendered HAProxy configuration vs a hand-written
+// HAProxy configuration doing the same routing for the benchmarked request, measured in the same run with
+// wrk; then requests lost under wrk keep-alive load while (a) endpoints change 100 times and the table 20
+// times through the runtime API, and (b) HAProxy is reloaded 20 times. Loopback only, bounded, prints figures.
+// Usage: node bench/ingress/bench.ts [--duration 5] [--rounds 2] [--connections 50]
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { parseArgs, promisify } from 'node:util';
+import { emptyRouteTable } from '../../src/ingress/build.ts';
+import type { IngressObject } from '../../src/ingress/types.ts';
+import { startDataplane } from '../../ingress/dataplane.ts';
+import { createReconciler, type IngressSnapshot } from '../../ingress/reconcile.ts';
+import { endpointSlice, freePort, ingress, service } from '../../ingress/testkit.ts';
+
+const execFileP = promisify(execFile);
+const { values: args } = parseArgs({
+  options: {
+    duration: { type: 'string', default: '5' },
+    rounds: { type: 'string', default: '2' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const DURATION = Number(args.duration);
+const ROUNDS = Number(args.rounds);
+const CONNS = Number(args.connections);
+const HOST = 'bench-17.example.com';
+const PATH = '/api/v1/items';
+
+interface WrkResult {
+  requests: number;
+  rps: number;
+  p99: string;
+  errors: number;
+}
+
+async function wrk(port: number, seconds: number, host = HOST, path = PATH): Promise<WrkResult> {
+  const { stdout } = await execFileP(
+    'wrk',
+    [
+      '-t1',
+      `-c${CONNS}`,
+      `-d${seconds}s`,
+      '--latency',
+      '-H',
+      `Host: ${host}`,
+      `http://127.0.0.1:${port}${path}`,
+    ],
+    { timeout: (seconds + 30) * 1000 },
+  );
+  const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? 0);
+  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
+  const errors =
+    (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + num(/Non-2xx or 3xx responses: (\d+)/);
+  return {
+    requests: num(/(\d+) requests in/),
+    rps: num(/Requests\/sec:\s+([\d.]+)/),
+    p99: /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? '?',
+    errors,
+  };
+}
+
+function startProcess(cmd: string, argv: string[]): ChildProcess {
+  const child = spawn(cmd, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+  child.stderr?.resume();
+  return child;
+}
+
+async function waitPort(port: number): Promise<void> {
+  for (let i = 0; i < 100; i++) {
+    try {
+      await execFileP('curl', [
+        '-fs',
+        '-o',
+        '/dev/null',
+        '-H',
+        `Host: ${HOST}`,
+        `http://127.0.0.1:${port}${PATH}`,
+      ]);
+      return;
+    } catch {
+      await sleep(50);
+    }
+  }
+  throw new Error(`nothing answers on 127.0.0.1:${port}`);
+}
+
+const work = mkdtempSync(join(tmpdir(), 'ironlb-bench-'));
+const children: ChildProcess[] = [];
+let stopDataplane: (() => Promise<void>) | undefined;
+
+async function main(): Promise<void> {
+  // Upstream: nginx with two workers on three ports, a fixed body (never the bottleneck).
+  const upPorts = [await freePort(), await freePort(), await freePort()];
+  const upConf = join(work, 'upstream.conf');
+  writeFileSync(
+    upConf,
+    `daemon off; worker_processes 2; pid ${work}/up.pid; error_log ${work}/up.log warn;
+events { worker_connections 4096; }
+http { access_log off; keepalive_requests 1000000; client_body_temp_path ${work}; proxy_temp_path ${work};
+  fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
+  server { ${upPorts.map((p) => `listen 127.0.0.1:${p};`).join(' ')} location / { return 200 "hello from upstream\\n"; } } }
+`,
+  );
+  children.push(startProcess('nginx', ['-c', upConf]));
+
+  // IronLB: 50 hosts × 4 paths, a rewrite, an allow-list, a wildcard; the benchmarked request is an ordinary
+  // Prefix route in the middle of the maps.
+  const ingresses: IngressObject[] = [];
+  for (let i = 0; i < 50; i++) {
+    ingresses.push(
+      ingress(`site-${i}`, {
+        created: `2024-01-01T00:00:${String(i).padStart(2, '0')}Z`,
+        rules: [
+          {
+            host: `bench-${i}.example.com`,
+            paths: [
+              ['/', 'Prefix', 'web'],
+              ['/api', 'Prefix', 'api'],
+              ['/api/v1', 'Prefix', 'api'],
+              ['/healthz', 'Exact', 'web'],
+            ],
+          },
+        ],
+      }),
+    );
+  }
+  ingresses.push(
+    ingress('rw', {
+      annotations: {
+        'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
+        'nginx.ingress.kubernetes.io/whitelist-source-range': '127.0.0.0/8',
+      },
+      rules: [{ host: 'rw.example.com', paths: [['/old(/|$)(.*)', 'ImplementationSpecific', 'api']] }],
+    }),
+    ingress('wild', { rules: [{ host: '*.wild.example.com', paths: [['/', 'Prefix', 'web']] }] }),
+  );
+  const eps = (ports: number[]) => ports.map((port) => ({ address: '127.0.0.1', port }));
+  const snapshot: IngressSnapshot = {
+    ingressClasses: [
+      {
+        metadata: { name: 'ironlb', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
+        spec: { controller: 'ironlb.io/ingress' },
+      },
+    ],
+    ingresses,
+    services: [service('default', 'web'), service('default', 'api'), service('default', 'extra')],
+    endpointSlices: [
+      ...endpointSlice('default', 'web', eps(upPorts)),
+      ...endpointSlice('default', 'api', eps(upPorts)),
+      ...endpointSlice('default', 'extra', eps(upPorts.slice(0, 1))),
+    ],
+    secrets: [],
+  };
+  const ours = await freePort();
+  const dp = await startDataplane(emptyRouteTable(), {
+    dir: join(work, 'ironlb'),
+    httpBinds: [`127.0.0.1:${ours}`],
+    httpsBinds: [],
+  });
+  stopDataplane = () => dp.stop();
+  const rec = createReconciler({ dataplane: dp });
+  const applied = await rec.reconcile(snapshot);
+  if (applied.issues.length > 0) throw new Error(JSON.stringify(applied.issues));
+
+  // Hand-written: what a person would write for the same request, same headers, same upstreams.
+  const hand = await freePort();
+  const handCfg = join(work, 'hand.cfg');
+  writeFileSync(
+    handCfg,
+    `global
+  nbthread 1
+  maxconn 4096
+defaults
+  mode http
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend fe
+  bind 127.0.0.1:${hand}
+  acl bench_host hdr(host),field(1,:) -i ${HOST}
+  acl api path_beg /api/v1/ /api/
+  acl api path /api/v1 /api
+  http-request set-header X-Request-ID %[uuid()] if !{ req.hdr(x-request-id) -m found }
+  http-request set-header X-Real-IP %[src]
+  http-request set-header X-Forwarded-For %[src]
+  http-request set-header X-Forwarded-Host %[req.hdr(host)]
+  http-request set-header X-Forwarded-Port %[dst_port]
+  http-request set-header X-Forwarded-Proto http
+  use_backend api if bench_host api
+  default_backend web
+backend api
+  balance roundrobin
+${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
+backend web
+  balance roundrobin
+${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
+`,
+  );
+  children.push(startProcess('haproxy', ['-W', '-f', handCfg]));
+  for (const p of [...upPorts, ours, hand]) await waitPort(p);
+
+  console.log(
+    `# ingress bench: loopback, wrk -t1 -c${CONNS} -d${DURATION}s, HAProxy 1 thread, upstream nginx (2 workers)`,
+  );
+  console.log(`# route table: ${snapshot.ingresses.length} Ingresses, request Host: ${HOST} ${PATH}`);
+  console.log('# 2 shared cores: figures are noisy; each pair runs in the same round');
+  for (let r = 1; r <= ROUNDS; r++) {
+    const a = await wrk(ours, DURATION);
+    const b = await wrk(hand, DURATION);
+    const d = await wrk(upPorts[0] ?? 0, DURATION);
+    console.log(
+      `round ${r}: ironlb rendered  ${a.rps.toFixed(0).padStart(7)} req/s p99 ${a.p99.padStart(8)} | hand-written ${b.rps
+        .toFixed(0)
+        .padStart(
+          7,
+        )} req/s p99 ${b.p99.padStart(8)} | ratio ${(a.rps / b.rps).toFixed(2)} | upstream direct ${d.rps.toFixed(0)} req/s`,
+    );
+  }
+
+  // Lost requests while the table changes through the runtime API (wrk keep-alive load).
+  for (let r = 1; r <= ROUNDS; r++) {
+    const load = wrk(ours, 16);
+    await sleep(500);
+    const modes = new Map<string, number>();
+    const epMs: number[] = [];
+    const editMs: number[] = [];
+    for (let i = 0; i < 100; i++) {
+      const subset = [[0], [0, 1], [1, 2], [2], [0, 1, 2]][i % 5] ?? [0];
+      const extra = ingress(`extra-${i}`, {
+        rules: [{ host: `extra${i}.example.com`, paths: [['/', 'Prefix', 'extra']] }],
+      });
+      const editing = i % 5 === 4 && (i / 5) % 2 < 1;
+      const res = await rec.reconcile({
+        ...snapshot,
+        ingresses: editing ? [...ingresses, extra] : ingresses,
+        endpointSlices: [
+          ...endpointSlice('default', 'web', eps(upPorts)),
+          ...endpointSlice('default', 'api', eps(subset.map((k) => upPorts[k] ?? 0))),
+          ...endpointSlice('default', 'extra', eps(upPorts.slice(0, 1))),
+        ],
+      });
+      modes.set(res.applied.mode, (modes.get(res.applied.mode) ?? 0) + 1);
+      if (res.applied.mode === 'runtime') (i % 5 === 4 ? editMs : epMs).push(res.applied.ms);
+      await sleep(100);
+    }
+    const res = await load;
+    const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)] ?? 0;
+    console.log(
+      `round ${r}: runtime API, 100 endpoint changes + 20 table edits: ${res.requests} requests, lost ${res.errors} (applies ${JSON.stringify(Object.fromEntries(modes))}; median apply: endpoints ${median(epMs)} ms, edits ${median(editMs)} ms incl. haproxy -c)`,
+    );
+  }
+
+  // Lost requests across 20 seamless reloads (what a structural change costs).
+  for (let r = 1; r <= ROUNDS; r++) {
+    const load = wrk(ours, 12);
+    await sleep(500);
+    for (let i = 0; i < 20; i++) {
+      await dp.reload();
+      await sleep(400);
+    }
+    const res = await load;
+    console.log(
+      `round ${r}: 20 seamless reloads (master-worker, expose-fd listeners): ${res.requests} requests, lost ${res.errors}`,
+    );
+  }
+}
+
+try {
+  await main();
+} finally {
+  await stopDataplane?.();
+  for (const c of children) c.kill('SIGTERM');
+  await sleep(300);
+  for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
+  rmSync(work, { recursive: true, force: true });
+}
