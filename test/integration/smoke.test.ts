@@ -1,7 +1,14 @@
 // Smoke tests proving the control plane is the real thing: the API server allocates health-check node ports,
 // and the real endpointslice controller publishes Ready pods.
 import { describe, expect, inject, it } from 'vitest';
-import { clients, createReadyPod, ensureNamespace, registerNode, setPodReady, waitForEndpoints } from '../harness/kube.ts';
+import {
+  clients,
+  createReadyPod,
+  ensureNamespace,
+  registerNode,
+  setPodReady,
+  waitForEndpoints,
+} from '../harness/kube.ts';
 import { waitFor } from '../harness/exec.ts';
 
 const c = clients(inject('kubeconfig'));

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAB, Lab, labNamespaces } from '../harness/netlab.ts';
 import { k8sBin, repoRoot } from '../harness/paths.ts';
-import { deployEcho, startIronLB } from './deploy.ts';
+import { demonstrate, deployEcho, startIronLB } from './deploy.ts';
 
 const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make lab / make lab-down / make lab-status)
 
@@ -49,19 +49,23 @@ async function main(): Promise<void> {
       const t0 = Date.now();
       const lab = await Lab.up({ dir, prefix: values.prefix, log, crdDir: values.crds });
       await deployEcho(lab, { log });
-      if (!values['no-ironlb']) await startIronLB(lab, { log });
+      let demo = '';
+      if (!values['no-ironlb']) {
+        const procs = await startIronLB(lab, { log });
+        if (procs.controller > 0) demo = await demonstrate(lab);
+      }
       const kc = lab.state.hostKubeconfig;
       const kubectl = k8sBin('kubectl');
       console.log(`
 lab: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s
-
+${demo ? `\n  ${demo}\n` : ''}
   export KUBECONFIG=${kc}
   ${kubectl} get nodes,pods,svc -A
   ip netns exec ${lab.ns('client')} curl -s http://<EXTERNAL-IP>/   # from the LAN client (L2 addresses)
   ip netns exec ${lab.ns('ext')} curl -s http://<EXTERNAL-IP>/      # from behind the router (BGP addresses)
   ip netns exec ${lab.ns('node-1')} bash                           # a shell on a node
   ip netns exec ${lab.ns('router')} vtysh --vty_socket ${lab.frrDir} -c 'show bgp summary'
-
+  node bin/ironlb.ts why demo/echo --kubeconfig ${kc}   # why pending / who announces
   pools: L2 ${LAB.l2Pool} and ${LAB.l2PoolV6}; BGP ${LAB.bgpPool}
   logs:  ${join(dir, 'logs')}
   remove everything with: make lab-down`);

@@ -40,6 +40,37 @@ export async function deployEcho(
   );
 }
 
+/**
+ * demonstrate waits for the echo Service's address and fetches it from the LAN client; returns a line to show
+ * the user (or why it did not work).
+ */
+export async function demonstrate(
+  lab: Lab,
+  options: { namespace?: string; service?: string; timeoutMs?: number } = {},
+): Promise<string> {
+  const ns = options.namespace ?? 'demo';
+  const name = options.service ?? 'echo';
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  let ip: string | undefined;
+  while (Date.now() < deadline && !ip) {
+    const svc = await lab.api.core.readNamespacedService({ name, namespace: ns });
+    ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
+    if (!ip) await new Promise((r) => setTimeout(r, 250));
+  }
+  if (!ip) return `Service "${ns}/${name}" has no external address yet (see .lab/logs/controller.log)`;
+  const url = ip.includes(':') ? `http://[${ip}]/` : `http://${ip}/`;
+  while (Date.now() < deadline) {
+    const r = await lab.exec('client', ['curl', '-s', '-m', '2', url], { check: false });
+    if (r.code === 0) {
+      const body = JSON.parse(r.stdout) as { pod: string; node: string };
+      const neigh = (await lab.exec('client', ['ip', 'neigh', 'show', ip], { check: false })).stdout.trim();
+      return `curl ${url} from ${lab.ns('client')} → pod "${body.pod}" on ${body.node}; neighbour entry: ${neigh}`;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns('client')} yet (see .lab/logs/speaker-*.log)`;
+}
+
 /** labPools is the metallb.io configuration the lab applies: an L2 pool (v4 + v6) and a BGP pool. */
 export function labPools(): object[] {
   const ns = 'ironlb-system';
@@ -117,24 +148,12 @@ export async function startIronLB(
   );
   log(`lab: pools applied (L2 ${LAB.l2Pool}, ${LAB.l2PoolV6}; BGP ${LAB.bgpPool})`);
   if (existsSync(controller)) {
-    lab.startProcess('core', 'controller', [
-      nodeBin,
-      controller,
-      `--kubeconfig=${lab.state.labKubeconfig}`,
-      '--namespace=ironlb-system',
-    ]);
+    procs.controller = startController(lab, options.controllerArgs);
     log('lab: IronLB controller started in ' + lab.ns('core'));
   } else log('lab: no controller yet (controller/main.ts): the echo Service stays <pending>');
   if (existsSync(speaker)) {
-    for (const n of lab.state.nodes) {
-      lab.startProcess(`node-${n.index}`, `speaker-${n.index}`, [
-        nodeBin,
-        speaker,
-        `--kubeconfig=${lab.state.labKubeconfig}`,
-        `--node-name=${n.name}`,
-        '--namespace=ironlb-system',
-      ]);
-    }
+    for (const n of lab.state.nodes)
+      procs.speakers.set(n.index, startSpeaker(lab, n.index, options.speakerArgs));
     log('lab: IronLB speakers started on every node');
   }
   return procs;
