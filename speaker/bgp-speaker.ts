@@ -1,12 +1,33 @@
 // The BGP side of the speaker (issue 5): peers from BGPPeer objects for this node, paths for the Services this
 // node advertises (ETP Cluster: every eligible node; Local: nodes with a local endpoint), through gobgpd.
-// This file is the seam speaker/main.ts calls; the implementation fills it in.
-import type { KubeConfig } from '@kubernetes/client-node';
-import type { Registry } from 'prom-client';
+// speaker/main.ts calls startBgpSpeaker once, replan() on every change (event-driven, so a withdrawal follows
+// the EndpointSlice update within milliseconds) and stop() on SIGTERM.
+//
+// The decisions are pure (src/announce/bgpplan.ts); this file converges gobgpd on them: one converge at a time
+// (a mutex shared with the sidecar's onReady), so a gobgpd restart and a replan never interleave their calls.
+// Paths are added before stale ones are deleted, and deleted by uuid only (src/bgp/plan.ts).
+import * as k8s from '@kubernetes/client-node';
+import { createHash } from 'node:crypto';
+import { readlinkSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Counter, Gauge, type Registry } from 'prom-client';
 import type { Config } from '../src/config/model.ts';
 import type { AnnounceNode, AnnounceService } from '../src/announce/l2plan.ts';
+import { planBgp, type BgpPlan, type PlannedPeer } from '../src/announce/bgpplan.ts';
+import { planAdoption, planPaths } from '../src/bgp/plan.ts';
+import type { GlobalSpec, PeerSpec } from '../src/bgp/peer.ts';
+import { formatPrefix } from '../src/bgp/prefix.ts';
+import type { PathUuid } from '../src/bgp/uuid.ts';
+import type { PeerEvent } from '../src/bgp/status.ts';
 import type { Recorder } from '../edge/events.ts';
+import { errorMessage } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
+import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
+import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
+import { BgpStatusObjects } from './bgp/service-status.ts';
+import { BfddResponder, type BfdPeerConfig } from './bfd/bfdd.ts';
 
 /** BgpInputs is what every BGP plan depends on; main.ts passes a fresh one on every change. */
 export interface BgpInputs {
@@ -20,13 +41,17 @@ export interface BgpInputs {
 export interface BgpSpeakerContext {
   self: string;
   namespace: string;
-  kc: KubeConfig;
+  kc: k8s.KubeConfig;
   log: Logger;
   registry: Registry;
   recorder: Recorder;
   /** gobgpApi: gobgpd's gRPC target; spawn: start gobgpd as a child (false when it is a sidecar container). */
   gobgpApi: string;
   spawn: boolean;
+  /** bfdDir: where the BFD responder (bfdd) keeps its sockets; default a directory per node and netns. */
+  bfdDir?: string;
+  /** ignoreExcludeLabel: do not honour node.kubernetes.io/exclude-from-external-load-balancers. */
+  ignoreExcludeLabel?: boolean;
 }
 
 /** BgpSpeaker is the running BGP side. */
@@ -37,7 +62,453 @@ export interface BgpSpeaker {
   stop(): Promise<void>;
 }
 
-/** startBgpSpeaker starts the BGP side; it returns undefined while BGP is not implemented or not wanted. */
-export async function startBgpSpeaker(_ctx: BgpSpeakerContext): Promise<BgpSpeaker | undefined> {
-  return undefined;
+/**
+ * startBgpSpeaker starts the BGP side. gobgpd itself starts only once a BGPPeer selects this node (an L2-only
+ * cluster never runs it); from then on it is supervised by GobgpSidecar and re-configured after every restart.
+ */
+export async function startBgpSpeaker(ctx: BgpSpeakerContext): Promise<BgpSpeaker | undefined> {
+  const speaker = new GobgpSpeaker(ctx);
+  await speaker.init();
+  return speaker;
+}
+
+/** Applied is what we believe gobgpd holds. */
+interface Applied {
+  global?: GlobalSpec;
+  /** peers: address → fingerprint (spec with the password hashed) and BGPPeer name. */
+  peers: Map<string, { fingerprint: string; name: string }>;
+  /** paths: path key → uuid. */
+  paths: Map<string, PathUuid>;
+}
+
+function peerFingerprint(spec: PeerSpec): string {
+  const { password, ...rest } = spec;
+  const hashed =
+    password === undefined ? '' : createHash('sha256').update(`ironlb#${password}`).digest('hex');
+  return JSON.stringify({ ...rest, password: hashed });
+}
+
+function sameGlobal(a: GlobalSpec | undefined, b: GlobalSpec | undefined): boolean {
+  return a?.asn === b?.asn && a?.routerId === b?.routerId;
+}
+
+/** netnsId names this process's network namespace (its inode), so two lab nodes never share a BFD directory. */
+function netnsId(): string {
+  try {
+    return readlinkSync('/proc/self/ns/net').replace(/[^0-9]/g, '');
+  } catch {
+    return 'host';
+  }
+}
+
+class GobgpSpeaker implements BgpSpeaker {
+  readonly #ctx: BgpSpeakerContext;
+  readonly #log: Logger;
+  readonly #status: BgpStatusObjects;
+  readonly #bfd: BfddResponder;
+  readonly #metrics: {
+    sessionUp: Gauge;
+    prefixes: Gauge;
+    updates: Counter;
+  };
+  #sidecar: GobgpSidecar | undefined;
+  #sidecarStarting: Promise<void> | undefined;
+  #applied: Applied = { peers: new Map(), paths: new Map() };
+  #plan: BgpPlan | undefined;
+  #addresses: { v4?: string; v6?: string } = {};
+  #lock: Promise<void> = Promise.resolve();
+  #running: Promise<void> | undefined;
+  #dirty = false;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #retryMs = 500;
+  #stopping = false;
+  #announced = new Set<string>();
+  #sessions = new Map<string, string>();
+  #updatesSeen = new Map<string, number>();
+  #pollTimer: NodeJS.Timeout | undefined;
+  #problemsLogged = '';
+
+  constructor(ctx: BgpSpeakerContext) {
+    this.#ctx = ctx;
+    this.#log = ctx.log.child({ component: 'bgp' });
+    this.#status = new BgpStatusObjects(ctx.kc, { namespace: ctx.namespace, node: ctx.self, log: this.#log });
+    this.#bfd = new BfddResponder({
+      dir: ctx.bfdDir ?? join(tmpdir(), `ironlb-bfdd-${ctx.self}-${netnsId()}`),
+      log: this.#log.child({ component: 'bfd' }),
+    });
+    const registers = [ctx.registry];
+    this.#metrics = {
+      sessionUp: new Gauge({
+        name: 'metallb_bgp_session_up',
+        help: 'BGP session state (1 is up, 0 is down)',
+        labelNames: ['peer'],
+        registers,
+      }),
+      prefixes: new Gauge({
+        name: 'metallb_bgp_announced_prefixes_total',
+        help: 'Number of prefixes currently being advertised on the BGP session',
+        labelNames: ['peer'],
+        registers,
+      }),
+      updates: new Counter({
+        name: 'metallb_bgp_updates_total',
+        help: 'Number of BGP UPDATE messages sent',
+        labelNames: ['peer'],
+        registers,
+      }),
+    };
+  }
+
+  /** init learns the node's addresses (router ID, BFD source); the Node object first, local interfaces second. */
+  async init(): Promise<void> {
+    const core = this.#ctx.kc.makeApiClient(k8s.CoreV1Api);
+    for (let attempt = 0; attempt < 5; attempt++) {
+      try {
+        const node = await core.readNode({ name: this.#ctx.self });
+        for (const a of node.status?.addresses ?? []) {
+          if (a.type !== 'InternalIP') continue;
+          if (a.address.includes(':')) this.#addresses.v6 ??= a.address;
+          else this.#addresses.v4 ??= a.address;
+        }
+        break;
+      } catch (e) {
+        this.#log.warn({ err: errorMessage(e), attempt }, 'cannot read this Node for its addresses');
+        await sleep(500 * (attempt + 1));
+      }
+    }
+    if (this.#addresses.v4 === undefined) {
+      const local = Object.values(networkInterfaces())
+        .flat()
+        .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal);
+      if (local) this.#addresses.v4 = local.address;
+    }
+    this.#log.info({ addresses: this.#addresses }, 'BGP speaker ready');
+  }
+
+  replan(inputs: BgpInputs): void {
+    if (this.#stopping) return;
+    this.#plan = planBgp({
+      self: this.#ctx.self,
+      ...inputs,
+      ...(this.#addresses.v4 !== undefined ? { routerId: this.#addresses.v4 } : {}),
+      ...(this.#ctx.ignoreExcludeLabel ? { ignoreExcludeLabel: true } : {}),
+    });
+    this.#reportProblems(this.#plan);
+    this.#kick();
+  }
+
+  #reportProblems(plan: BgpPlan): void {
+    const text = JSON.stringify([plan.problems, plan.skippedPeers]);
+    if (text === this.#problemsLogged) return;
+    this.#problemsLogged = text;
+    for (const p of plan.problems) this.#log.warn({ problem: p }, 'BGP cannot run as configured');
+    for (const s of plan.skippedPeers)
+      this.#log.warn({ peer: s.name, reason: s.reason, message: s.message }, 'BGPPeer skipped on this node');
+  }
+
+  #kick(): void {
+    if (this.#running) {
+      this.#dirty = true;
+      return;
+    }
+    this.#running = this.#loop().finally(() => (this.#running = undefined));
+  }
+
+  async #loop(): Promise<void> {
+    do {
+      this.#dirty = false;
+      const plan = this.#plan;
+      if (!plan || this.#stopping) return;
+      try {
+        await this.#ensureSidecar(plan);
+        await this.#exclusive(() => this.#converge(plan));
+        await this.#convergeBfd(plan);
+        this.#afterApply(plan);
+        this.#retryMs = 500;
+      } catch (e) {
+        const unavailable = e instanceof GobgpCallError && e.unavailable;
+        // gobgpd gone: the sidecar re-runs onReady (a full converge) when it is back; otherwise retry
+        this.#log[unavailable ? 'debug' : 'warn']({ err: errorMessage(e) }, 'BGP converge failed; retrying');
+        clearTimeout(this.#retryTimer);
+        this.#retryTimer = setTimeout(() => this.#kick(), this.#retryMs);
+        this.#retryMs = Math.min(30_000, this.#retryMs * 2);
+      }
+    } while (this.#dirty);
+  }
+
+  /** exclusive runs fn after every earlier gobgpd-changing task. */
+  #exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const result = this.#lock.then(fn);
+    this.#lock = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  async #ensureSidecar(plan: BgpPlan): Promise<void> {
+    if (this.#sidecar || plan.global === undefined) return;
+    this.#sidecarStarting ??= (async () => {
+      const sidecar = new GobgpSidecar({
+        apiTarget: this.#ctx.gobgpApi,
+        spawn: this.#ctx.spawn ? {} : false,
+        logger: this.#log.child({ component: 'gobgpd' }),
+        onReady: (ready) => this.#exclusive(() => this.#onReady(ready)),
+        onPeerEvent: (event) => this.#onPeerEvent(event),
+        onDown: (reason) => {
+          this.#log.warn({ reason }, 'gobgpd is not answering; paths are re-created when it is back');
+          for (const peer of this.#sessions.keys()) this.#metrics.sessionUp.set({ peer }, 0);
+        },
+      });
+      await sidecar.start();
+      this.#sidecar = sidecar;
+      this.#pollTimer = setInterval(() => void this.#pollCounters(), 5_000);
+      this.#pollTimer.unref();
+    })().finally(() => (this.#sidecarStarting = undefined));
+    await this.#sidecarStarting;
+  }
+
+  async #onReady(ready: GobgpReady): Promise<void> {
+    const plan = this.#plan;
+    this.#log.info({ generation: ready.generation, fresh: ready.fresh }, 'configuring gobgpd');
+    if (ready.fresh) {
+      this.#applied = { peers: new Map(), paths: new Map() };
+    } else {
+      await this.#adopt(ready.client, plan);
+    }
+    if (plan) await this.#converge(plan, ready.client);
+  }
+
+  /** adopt takes over a gobgpd that outlived an earlier speaker: its global, peers and paths stay in place. */
+  async #adopt(client: GobgpClient, plan: BgpPlan | undefined): Promise<void> {
+    const global = await client.getBgp();
+    this.#applied = {
+      global: { asn: global.asn, routerId: global.routerId },
+      peers: new Map(),
+      paths: new Map(),
+    };
+    const desiredPeers = new Map((plan?.peers ?? []).map((p) => [p.spec.address, p]));
+    for (const status of await client.listPeers()) {
+      const want = desiredPeers.get(status.address);
+      // an adopted session is assumed to match its BGPPeer (gobgpd does not return the password to compare)
+      this.#applied.peers.set(status.address, {
+        fingerprint: want ? peerFingerprint(want.spec) : '?',
+        name: want?.name ?? '?',
+      });
+    }
+    if (!sameGlobal(this.#applied.global, plan?.global)) return; // converge restarts it all anyway
+    const adoption = planAdoption(
+      await client.listLocalPaths(),
+      (plan?.paths ?? []).map((p) => p.spec),
+    );
+    for (const { key, spec } of adoption.add) this.#applied.paths.set(key, await client.addPath(spec));
+    for (const { spec } of adoption.orphans) await client.deletePath(await client.addPath(spec));
+    this.#log.info(
+      { peers: this.#applied.peers.size, paths: adoption.add.length, orphans: adoption.orphans.length },
+      'adopted a running gobgpd',
+    );
+  }
+
+  /** converge makes gobgpd hold exactly the plan: global settings, peers, then paths (add, then delete). */
+  async #converge(plan: BgpPlan, client = this.#sidecar?.client): Promise<void> {
+    if (!client) return;
+    const applied = this.#applied;
+    if (plan.global !== undefined && !sameGlobal(applied.global, plan.global)) {
+      if (applied.global !== undefined) {
+        this.#log.info(
+          { from: applied.global, to: plan.global },
+          'BGP router ID or ASN changed: restarting BGP',
+        );
+        await client.stopBgp();
+      }
+      applied.peers.clear();
+      applied.paths.clear();
+      await client.startBgp(plan.global);
+      applied.global = plan.global;
+    }
+    if (applied.global === undefined) return;
+    const desired = new Map(plan.peers.map((p) => [p.spec.address, p]));
+    for (const [address, have] of [...applied.peers]) {
+      const want = desired.get(address);
+      if (want && peerFingerprint(want.spec) === have.fingerprint) continue;
+      await client.deletePeer(address).catch((e: unknown) => {
+        if (!/not found|can't find/i.test(errorMessage(e))) throw e;
+      });
+      applied.peers.delete(address);
+      this.#sessions.delete(address);
+      this.#metrics.sessionUp.remove({ peer: address });
+      this.#metrics.prefixes.remove({ peer: address });
+      this.#log.info({ peer: have.name, address }, 'BGP peer removed');
+    }
+    const failed: string[] = [];
+    for (const [address, want] of desired) {
+      if (applied.peers.has(address)) continue;
+      try {
+        await this.#addPeer(client, want);
+      } catch (e) {
+        // one bad BGPPeer must not keep the others (or the paths) from converging
+        if (e instanceof GobgpCallError && e.unavailable) throw e;
+        failed.push(`BGPPeer "${want.name}": ${errorMessage(e)}`);
+        continue;
+      }
+      applied.peers.set(address, { fingerprint: peerFingerprint(want.spec), name: want.name });
+    }
+    const pathPlan = planPaths(
+      applied.paths,
+      plan.paths.map((p) => p.spec),
+    );
+    for (const { key, spec } of pathPlan.add) {
+      applied.paths.set(key, await client.addPath(spec));
+      this.#log.debug({ prefix: formatPrefix(spec.prefix), key }, 'path added');
+    }
+    for (const { key, uuid } of pathPlan.delete) {
+      try {
+        await client.deletePath(uuid);
+      } catch (e) {
+        if (!isPathGone(e)) throw e;
+      }
+      applied.paths.delete(key);
+      this.#log.debug({ key }, 'path withdrawn');
+    }
+    for (const { key } of pathPlan.superseded) applied.paths.delete(key);
+    if (failed.length > 0) throw new Error(`Cannot add BGP peers: ${failed.join('; ')}`);
+  }
+
+  async #addPeer(client: GobgpClient, peer: PlannedPeer): Promise<void> {
+    await client.addPeer(peer.spec);
+    this.#log.info(
+      {
+        peer: peer.name,
+        address: peer.spec.address,
+        peerASN: peer.spec.peerASN,
+        myASN: peer.spec.myASN,
+        holdTime: peer.spec.holdTime,
+        password: peer.spec.password !== undefined, // whether one is set, never its value
+        bfdProfile: peer.bfdProfile?.name,
+      },
+      'BGP peer added',
+    );
+    this.#sessions.set(peer.spec.address, 'UNKNOWN');
+    this.#metrics.sessionUp.set({ peer: peer.spec.address }, 0);
+  }
+
+  async #convergeBfd(plan: BgpPlan): Promise<void> {
+    const peers: BfdPeerConfig[] = [];
+    for (const p of plan.peers) {
+      if (!p.bfdProfile) continue;
+      const local = p.spec.sourceAddress ?? (p.family === 'ipv4' ? this.#addresses.v4 : this.#addresses.v6);
+      peers.push({
+        peer: p.spec.address,
+        multihop: p.spec.ebgpMultiHop === true,
+        profile: p.bfdProfile,
+        ...(local !== undefined ? { local } : {}),
+      });
+    }
+    if (peers.length > 0 && !BfddResponder.available()) {
+      this.#log.warn({}, 'a BGPPeer names a BFDProfile but FRR bfdd is not installed: no BFD');
+      return;
+    }
+    try {
+      await this.#bfd.apply(peers);
+    } catch (e) {
+      // BFD failing must not stop BGP: the sessions still work, only slower to fail
+      this.#log.warn({ err: errorMessage(e) }, 'BFD responder configuration failed');
+    }
+  }
+
+  #afterApply(plan: BgpPlan): void {
+    const announced = new Set<string>();
+    const entries: { key: string; peers: string[] }[] = [];
+    for (const s of plan.services) {
+      if (!s.decision.announce) continue;
+      announced.add(s.key);
+      entries.push({ key: s.key, peers: s.decision.peers });
+      if (!this.#announced.has(s.key)) {
+        this.#log.info({ service: s.key, ips: s.ips, peers: s.decision.peers }, 'advertising over BGP');
+        const slash = s.key.indexOf('/');
+        this.#ctx.recorder.event(
+          {
+            kind: 'Service',
+            apiVersion: 'v1',
+            namespace: s.key.slice(0, slash),
+            name: s.key.slice(slash + 1),
+          },
+          'Normal',
+          'nodeAssigned',
+          `announcing from node "${this.#ctx.self}" with protocol "bgp"`,
+        );
+      }
+    }
+    for (const key of this.#announced) {
+      if (announced.has(key)) continue;
+      const why = plan.services.find((s) => s.key === key)?.decision;
+      this.#log.info(
+        { service: key, reason: why && !why.announce ? why.reason : 'serviceGone' },
+        'stopped advertising over BGP',
+      );
+    }
+    this.#announced = announced;
+    this.#status.sync(entries);
+    const byPeer = new Map(plan.peers.map((p) => [p.name, p.spec.address]));
+    const counts = new Map<string, number>(plan.peers.map((p) => [p.spec.address, 0]));
+    for (const path of plan.paths) {
+      for (const name of path.peers) {
+        const address = byPeer.get(name);
+        if (address !== undefined) counts.set(address, (counts.get(address) ?? 0) + 1);
+      }
+    }
+    for (const [peer, n] of counts) this.#metrics.prefixes.set({ peer }, n);
+  }
+
+  #onPeerEvent(event: PeerEvent): void {
+    const peer = event.peer;
+    if (!peer || peer.address === '') return;
+    const before = this.#sessions.get(peer.address);
+    this.#sessions.set(peer.address, peer.sessionState);
+    this.#metrics.sessionUp.set({ peer: peer.address }, peer.sessionState === 'ESTABLISHED' ? 1 : 0);
+    if (before !== peer.sessionState && (before === 'ESTABLISHED' || peer.sessionState === 'ESTABLISHED')) {
+      this.#log.info({ peer: peer.address, state: peer.sessionState }, 'BGP session state changed');
+    }
+  }
+
+  async #pollCounters(): Promise<void> {
+    const client = this.#sidecar?.client;
+    if (!client) return;
+    try {
+      for (const m of await client.listPeerMessages()) {
+        const seen = this.#updatesSeen.get(m.address) ?? 0;
+        // a restarted gobgpd (or a re-added peer) counts from zero again
+        const delta = m.updatesSent >= seen ? m.updatesSent - seen : m.updatesSent;
+        if (delta > 0) this.#metrics.updates.inc({ peer: m.address }, delta);
+        this.#updatesSeen.set(m.address, m.updatesSent);
+      }
+    } catch {
+      /* gobgpd restarting: the next poll catches up */
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#stopping) return;
+    this.#stopping = true;
+    clearTimeout(this.#retryTimer);
+    clearInterval(this.#pollTimer);
+    await this.#running?.catch(() => undefined);
+    await this.#sidecarStarting?.catch(() => undefined);
+    const sidecar = this.#sidecar;
+    if (sidecar) {
+      // withdraw first, so the routers move traffic away before the sessions close
+      await this.#exclusive(async () => {
+        const n = this.#applied.paths.size;
+        for (const [key, uuid] of this.#applied.paths) {
+          await sidecar.client.deletePath(uuid).catch(() => undefined);
+          this.#applied.paths.delete(key);
+        }
+        this.#log.info({ paths: n }, 'withdrew every path before stopping');
+      }).catch((e: unknown) => this.#log.warn({ err: errorMessage(e) }, 'withdrawal failed'));
+      await sleep(200); // let gobgpd send the withdrawals before the sessions close
+      await sidecar.stop();
+    }
+    await this.#bfd.stop();
+    await this.#status.removeAll().catch(() => undefined);
+  }
 }

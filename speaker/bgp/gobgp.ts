@@ -76,6 +76,14 @@ export class GobgpCallError extends Error {
   }
 }
 
+/** PeerMessages are one neighbor's BGP message counters since its session was configured (ListPeer). */
+export interface PeerMessages {
+  readonly address: string;
+  /** updatesSent: UPDATE messages sent to the peer (announcements and withdrawals). */
+  readonly updatesSent: number;
+  readonly updatesReceived: number;
+}
+
 /** GobgpGlobal is GetBgp's answer; asn 0 means StartBgp has not been called on this gobgpd process. */
 export interface GobgpGlobal {
   readonly asn: number;
@@ -251,6 +259,23 @@ export class GobgpClient {
       address,
     });
     return items.map((item) => peerStatusFromApi(item['peer']));
+  }
+
+  /** listPeerMessages returns every neighbor's UPDATE counters (ListPeer state.messages); nothing else is kept. */
+  async listPeerMessages(): Promise<PeerMessages[]> {
+    const items = await this.#collect('ListPeer', 'all peers', { address: '' });
+    return items.map((item) => {
+      const peer = (item['peer'] ?? {}) as Obj;
+      const state = (peer['state'] ?? {}) as Obj;
+      const conf = (peer['conf'] ?? {}) as Obj;
+      const messages = (state['messages'] ?? {}) as Obj;
+      const count = (side: string): number => Number(((messages[side] ?? {}) as Obj)['update'] ?? 0) || 0;
+      return {
+        address: String(state['neighbor_address'] || conf['neighbor_address'] || ''),
+        updatesSent: count('sent'),
+        updatesReceived: count('received'),
+      };
+    });
   }
 
   /** addPath originates a path in the global table and returns the uuid to delete it by. */
