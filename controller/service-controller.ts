@@ -103,6 +103,10 @@ function serviceTarget(svc: V1Service): EventTarget {
   };
 }
 
+type PoolObject = { kind: string; metadata?: { name?: string; uid?: string } };
+const poolName = (o: PoolObject) => o.metadata?.name ?? '';
+const poolUid = (o: PoolObject) => o.metadata?.uid;
+
 function statusIPs(svc: V1Service): string[] {
   return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
 }
@@ -118,6 +122,8 @@ export class ServiceController {
   /** conflicts: addresses avoided because another host uses them, by address. */
   readonly conflicts = new Map<string, ConflictRecord>();
   private config: Config | undefined;
+  /** lastGood: the last version of each pool that parsed, used while an edit to it is rejected. */
+  private readonly lastGood = new Map<string, { uid: string | undefined; obj: PoolObject }>();
 
   constructor(options: ServiceControllerOptions) {
     this.o = options;
@@ -138,10 +144,32 @@ export class ServiceController {
    * pending Service are queued. Returns the parse problems (one per rejected object).
    */
   setPools(rawPools: readonly unknown[]): ConfigProblem[] {
-    const { config, problems } = parseConfig(
-      rawPools.map((p) => ({ kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', ...(p as object) })),
-      this.o.namespace ? { namespace: this.o.namespace } : {},
+    const options = this.o.namespace ? { namespace: this.o.namespace } : {};
+    const objects = rawPools.map(
+      (p) => ({ kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', ...(p as object) }) as PoolObject,
     );
+    const parsed = parseConfig(objects, options);
+    const { problems } = parsed;
+    let config = parsed.config;
+    // Bad input never takes addresses away: an edit that breaks a pool that worked keeps its last working
+    // version in use (MetalLB keeps its whole last good configuration). The problem is still reported.
+    const broken = new Set(problems.map((p) => p.name));
+    const revert = objects.filter((o) => {
+      const good = this.lastGood.get(poolName(o));
+      return broken.has(poolName(o)) && good !== undefined && good.uid === poolUid(o);
+    });
+    if (revert.length > 0) {
+      config = parseConfig(
+        objects.map((o) => (revert.includes(o) ? (this.lastGood.get(poolName(o))?.obj ?? o) : o)),
+        options,
+      ).config;
+    }
+    const used = new Map(objects.map((o) => [poolName(o), o]));
+    for (const name of [...this.lastGood.keys()]) if (!config.pools.has(name)) this.lastGood.delete(name);
+    for (const name of config.pools.keys()) {
+      const o = used.get(name);
+      if (o && !broken.has(name)) this.lastGood.set(name, { uid: poolUid(o), obj: o });
+    }
     this.config = config;
     this.poolProblems = problems;
     const lost = this.allocator.setConfig(config);
