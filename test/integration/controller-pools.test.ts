@@ -227,4 +227,37 @@ describe('controller: pools', () => {
     const good = await env.waitPoolStatus('good', '3 assigned', (s) => s.assignedIPv4 === 3);
     expect(good.availableIPv4).toBe(1);
   });
+
+  it('keeps the last working version of a pool when an edit breaks it, so no Service loses its address', async () => {
+    const { env } = await world('badedit', { lab: { addresses: ['192.0.2.176/30'] } });
+    await env.service('s');
+    expect(await env.waitIPs('s')).toEqual(['192.0.2.176']);
+    // without the webhook nothing stops this edit; MetalLB keeps running its last good configuration
+    await env.pool('lab', { addresses: ['192.0.2.190-192.0.2.180'] });
+    const bad = await env.waitPoolStatus(
+      'lab',
+      'Valid=False',
+      (st) => validCondition(st)?.status === 'False',
+    );
+    expect(validCondition(bad)?.message).toContain('reversed');
+    // a Service created afterwards is reconciled after s: once it has an address, s has been looked at again
+    await env.service('probe');
+    expect(await env.waitIPs('probe')).toEqual(['192.0.2.177']);
+    expect(ingressIPs(await env.getService('s'))).toEqual(['192.0.2.176']);
+    expect((await env.events('s')).map((e) => e.reason)).not.toContain('ClearAssignment');
+
+    // a valid edit applies: the old addresses leave the pool, so both Services move
+    await env.pool('lab', { addresses: ['192.0.2.184/30'] });
+    await env.waitPoolStatus('lab', 'Valid=True', (st) => validCondition(st)?.status === 'True');
+    expect(
+      (await env.waitService('s', 'moved', (x) => ingressIPs(x)[0]?.startsWith('192.0.2.18') ?? false))
+        .status,
+    ).toBeDefined();
+    await env.waitService('probe', 'moved', (x) => ingressIPs(x)[0]?.startsWith('192.0.2.18') ?? false);
+    const both = [
+      ingressIPs(await env.getService('s'))[0],
+      ingressIPs(await env.getService('probe'))[0],
+    ].sort();
+    expect(both).toEqual(['192.0.2.184', '192.0.2.185']);
+  });
 });
