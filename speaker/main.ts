@@ -136,9 +136,13 @@ let config: Config | undefined;
 let configDirty = true;
 function currentConfig(): Config {
   if (!config || configDirty) {
-    const objects = configSources.flatMap(({ kind, informer }) =>
-      informer.list().map((o) => ({ ...(o as object), kind })),
-    );
+    const objects = [
+      ...configSources.flatMap(({ kind, informer }) =>
+        informer.list().map((o) => ({ ...(o as object), kind })),
+      ),
+      // BGPPeer.spec.passwordSecret is resolved by parseConfig from these
+      ...secrets.list().map((o) => ({ ...o, kind: 'Secret' })),
+    ];
     const parsed = parseConfig(objects, { namespace });
     for (const p of parsed.problems)
       log.warn({ kind: p.kind, name: p.name, message: p.message }, 'configuration object rejected');
