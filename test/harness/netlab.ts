@@ -31,6 +31,11 @@ export const LAB = {
   client: { v4: '192.0.2.100', v6: '2001:db8:0:1::100' },
   ext: { v4: '203.0.113.10', v6: '2001:db8:0:2::10' },
   nodeASN: 64513,
+  /** md5Node: the node whose BGP session the router protects with TCP MD5 (md5Password); the others use none. */
+  md5Node: 2,
+  md5Password: 'ironlb-lab-md5',
+  /** bfd: the router's BFD profile toward every node (FRR bfdd); nodes answer when their BGPPeer names one. */
+  bfd: { profile: 'lab-fast', intervalMs: 200, multiplier: 3 },
   apiPort: 6443,
   /** l2Pool and l2PoolV6: addresses on the LAN announced by ARP/NDP. bgpPool: routed through the router. */
   l2Pool: '192.0.2.200-192.0.2.250',
@@ -365,12 +370,27 @@ export class Lab {
     return join(this.state.dir, 'frr');
   }
 
-  /** renderRouterConfig returns the router's FRR configuration: one eBGP neighbour per node, ECMP on. */
+  /**
+   * renderRouterConfig returns the router's FRR configuration: one eBGP neighbour per node, ECMP on, BFD
+   * (profile LAB.bfd) toward every node, and a TCP MD5 password on node LAB.md5Node's session. A BFD session
+   * that never came up does not hold BGP back (FRR 8.4 has no strict mode), so nodes without BFD still peer.
+   * update-source fixes the BFD source address from the start: without it bgpd re-registers the BFD session
+   * when BGP comes up and tears the new session down at once ("Cease/BFD Down").
+   */
   renderRouterConfig(): string {
     const neighbors = this.state.nodes.map((n) => ` neighbor ${n.v4} peer-group NODES`).join('\n');
+    const md5 = this.state.nodes.find((n) => n.index === LAB.md5Node);
     return `frr defaults datacenter
 hostname lab-router
 log file ${this.frrDir}/frr.log informational
+!
+bfd
+ profile ${LAB.bfd.profile}
+  transmit-interval ${LAB.bfd.intervalMs}
+  receive-interval ${LAB.bfd.intervalMs}
+  detect-multiplier ${LAB.bfd.multiplier}
+ exit
+exit
 !
 router bgp ${LAB.router.asn}
  bgp router-id ${LAB.router.v4}
@@ -380,8 +400,10 @@ router bgp ${LAB.router.asn}
  neighbor NODES peer-group
  neighbor NODES remote-as ${LAB.nodeASN}
  neighbor NODES timers connect 1
+ neighbor NODES update-source ${LAB.router.v4}
 ${neighbors}
- address-family ipv4 unicast
+ neighbor NODES bfd profile ${LAB.bfd.profile}
+${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family ipv4 unicast
   neighbor NODES activate
   maximum-paths 8
  exit-address-family
