@@ -34,9 +34,22 @@ export async function deployEcho(
       },
     },
   });
+  // the same pods behind a second Service whose address comes from the BGP pool (routed by the router)
+  await lab.api.core.createNamespacedService({
+    namespace: ns,
+    body: {
+      metadata: { name: 'echo-bgp', namespace: ns, annotations: { 'metallb.io/address-pool': 'lab-bgp' } },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: 'echo' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    },
+  });
   await waitForEndpoints(lab.api, ns, 'echo', lab.state.nodes.length);
   log(
-    `lab: echo app running (${lab.state.nodes.length} pods) behind Service "${ns}/echo" (type LoadBalancer)`,
+    `lab: echo app running (${lab.state.nodes.length} pods) behind Services "${ns}/echo" (L2) and ` +
+      `"${ns}/echo-bgp" (BGP pool), type LoadBalancer`,
   );
 }
 
@@ -71,10 +84,53 @@ export async function demonstrate(
   return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns('client')} yet (see .lab/logs/speaker-*.log)`;
 }
 
-/** labPools is the metallb.io configuration the lab applies: an L2 pool (v4 + v6) and a BGP pool. */
+/**
+ * labPools is the metallb.io configuration the lab applies: an L2 pool (v4 + v6) and a BGP pool with its
+ * BGPAdvertisement, a BGPPeer per node group toward the router (AS LAB.nodeASN → LAB.router.asn; node
+ * LAB.md5Node's session with the TCP MD5 password from a Secret), and the BFD profile the router uses.
+ */
 export function labPools(): object[] {
   const ns = 'ironlb-system';
+  const md5Node = `lab-node-${LAB.md5Node}`;
+  const peer = (name: string, operator: 'In' | 'NotIn', extra: object = {}) => ({
+    apiVersion: 'metallb.io/v1beta2',
+    kind: 'BGPPeer',
+    metadata: { name, namespace: ns },
+    spec: {
+      myASN: LAB.nodeASN,
+      peerASN: LAB.router.asn,
+      peerAddress: LAB.router.v4,
+      bfdProfile: LAB.bfd.profile,
+      nodeSelectors: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator, values: [md5Node] }] }],
+      ...extra,
+    },
+  });
   return [
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BFDProfile',
+      metadata: { name: LAB.bfd.profile, namespace: ns },
+      spec: {
+        receiveInterval: LAB.bfd.intervalMs,
+        transmitInterval: LAB.bfd.intervalMs,
+        detectMultiplier: LAB.bfd.multiplier,
+      },
+    },
+    {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'lab-bgp-md5', namespace: ns },
+      type: 'kubernetes.io/basic-auth',
+      stringData: { password: LAB.md5Password },
+    },
+    peer('lab-router', 'NotIn'),
+    peer('lab-router-md5', 'In', { passwordSecret: { name: 'lab-bgp-md5', namespace: ns } }),
+    {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BGPAdvertisement',
+      metadata: { name: 'lab-bgp', namespace: ns },
+      spec: { ipAddressPools: ['lab-bgp'] },
+    },
     {
       apiVersion: 'metallb.io/v1beta1',
       kind: 'IPAddressPool',
