@@ -383,7 +383,7 @@ class GobgpSpeaker implements BgpSpeaker {
         peerASN: peer.spec.peerASN,
         myASN: peer.spec.myASN,
         holdTime: peer.spec.holdTime,
-        password: peer.spec.password !== undefined, // whether one is set, never its value
+        hasPassword: peer.spec.password !== undefined, // whether one is set, never its value
         bfdProfile: peer.bfdProfile?.name,
       },
       'BGP peer added',
