@@ -107,6 +107,17 @@ type PoolObject = { kind: string; metadata?: { name?: string; uid?: string } };
 const poolName = (o: PoolObject) => o.metadata?.name ?? '';
 const poolUid = (o: PoolObject) => o.metadata?.uid;
 
+// restoreView is the view restores are ordered by (oldest first keeps a contested address). The client's list
+// decodes metadata.creationTimestamp into a Date, which toServiceView (plain JSON) would drop, leaving the order
+// to the key: normalise both forms to one ISO text.
+function restoreView(svc: V1Service): ServiceView {
+  const view = toServiceView(svc);
+  const created: unknown = svc.metadata?.creationTimestamp;
+  const t = created instanceof Date || typeof created === 'string' ? new Date(created) : undefined;
+  if (t && !Number.isNaN(t.getTime())) view.creationTimestamp = t.toISOString();
+  return view;
+}
+
 function statusIPs(svc: V1Service): string[] {
   return (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
 }
@@ -189,7 +200,7 @@ export class ServiceController {
     for (const svc of this.o.store.listServices()) this.noteConflicts(svc);
     for (const svc of this.o.store.listServices()) {
       if (!this.serves(svc) || statusIPs(svc).length === 0) continue;
-      this.allocator.restore(toServiceView(svc));
+      this.allocator.restore(restoreView(svc));
       keys.push(keyOf(svc));
     }
     return keys;
