@@ -136,7 +136,7 @@ under_load() {
 }
 
 ngx_reload() { kill -HUP "$NGX_PID"; }
-hap_reload() { echo reload | socat - "UNIX-CONNECT:$DIR/hap/master.sock" >/dev/null; }
+hap_reload() { kill -USR2 "$HAP_PID"; }
 hap_cli() { echo "$1" | socat - "UNIX-CONNECT:$DIR/hap/admin.sock"; }
 hap_set_server() { hap_cli "set server be/s1 addr 127.0.0.1 port $UP" >/dev/null; hap_cli "set server be/s1 state $([ $(($1 % 2)) = 0 ] && echo ready || echo maint)" >/dev/null; }
 hap_set_map() { hap_cli "set map $DIR/hap/hosts.map localhost be" >/dev/null; hap_cli "add map $DIR/hap/hosts.map h$1.example be" >/dev/null; }
