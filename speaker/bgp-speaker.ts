@@ -458,6 +458,8 @@ class GobgpSpeaker implements BgpSpeaker {
       }
     }
     for (const [peer, n] of counts) this.#metrics.prefixes.set({ peer }, n);
+    // the UPDATEs for this change go out within a moment; count them then rather than at the next poll
+    setTimeout(() => void this.#pollCounters(), 1_000).unref();
   }
 
   #onPeerEvent(event: PeerEvent): void {

@@ -130,25 +130,13 @@ export class BfddResponder {
     }));
   }
 
-  /** stop ends bfdd (it tells each router "admin down" on the way out) unless keep is set. */
+  /** stop ends bfdd (it tells each router "admin down" on the way out) and removes its directory. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    await this.#started?.catch(() => undefined);
     const pid = this.pid;
-    if (pid === undefined) return;
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 50; i++) {
-      if (!alive(pid)) return;
-      await sleep(50);
-    }
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      /* gone */
-    }
+    if (pid !== undefined) await stopProcess(pid);
+    if (this.#started !== undefined) rmSync(this.#o.dir, { recursive: true, force: true });
   }
 
   async #start(): Promise<void> {
@@ -255,6 +243,23 @@ export class BfddResponder {
         { cause: e },
       );
     }
+  }
+}
+
+async function stopProcess(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  for (let i = 0; i < 50; i++) {
+    if (!alive(pid)) return;
+    await sleep(50);
+  }
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    /* gone */
   }
 }
 
