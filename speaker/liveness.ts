@@ -30,6 +30,7 @@ export class LivenessAgent {
   private readonly o: LivenessOptions;
   private readonly incarnation = Date.now();
   private seq = 0;
+  private leaving = false;
   private sockets: Socket[] = [];
   private timer: NodeJS.Timeout | undefined;
   /** received counts heartbeats accepted; dropped counts malformed datagrams. */
@@ -80,7 +81,9 @@ export class LivenessAgent {
   }
 
   private tick(): void {
-    this.send('alive');
+    // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this speaker
+    // back as a member (and give it its addresses again) for the rest of the handoff
+    this.send(this.leaving ? 'leaving' : 'alive');
     const change = this.membership.expire(Date.now());
     if (change.left.length) this.changed([], change.left);
   }
@@ -103,6 +106,7 @@ export class LivenessAgent {
 
   /** leave tells every peer this speaker is going (three times, against loss) and stops counting itself. */
   leave(): void {
+    this.leaving = true;
     this.membership.leave();
     for (let i = 0; i < 3; i++) this.send('leaving');
   }

@@ -1,0 +1,50 @@
+// LivenessAgent on loopback: a plain UDP socket bound to 127.0.0.1 plays the peer and reads what the agent
+// sends (a socket bound to the exact address wins over the agent's wildcard bind).
+import { createSocket, type Socket } from 'node:dgram';
+import { afterEach, describe, expect, it } from 'vitest';
+import { decodeHeartbeat, type Heartbeat } from '../src/liveness/membership.ts';
+import { LivenessAgent } from './liveness.ts';
+
+const sockets: Socket[] = [];
+const agents: LivenessAgent[] = [];
+afterEach(() => {
+  for (const a of agents.splice(0)) a.stop();
+  for (const s of sockets.splice(0)) s.close();
+});
+
+async function peer(): Promise<{ port: number; heard: Heartbeat[] }> {
+  const s = createSocket({ type: 'udp4', reuseAddr: true });
+  sockets.push(s);
+  const heard: Heartbeat[] = [];
+  s.on('message', (m) => {
+    const h = decodeHeartbeat(m);
+    if (h) heard.push(h);
+  });
+  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
+  return { port: s.address().port, heard };
+}
+
+describe('LivenessAgent', () => {
+  it('keeps saying "leaving" in every heartbeat after leave(), so peers never take it back', async () => {
+    const p = await peer();
+    const agent = new LivenessAgent({
+      self: 'a',
+      port: p.port,
+      peers: () => [{ node: 'b', address: '127.0.0.1' }],
+      intervalMs: 10,
+      timeoutMs: 35,
+      onChange: () => {},
+    });
+    agents.push(agent);
+    await agent.start();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(p.heard.length).toBeGreaterThan(0);
+    expect(p.heard.every((h) => h.state === 'alive')).toBe(true);
+    const before = p.heard.length;
+    agent.leave();
+    await new Promise((r) => setTimeout(r, 80));
+    const after = p.heard.slice(before);
+    expect(after.length).toBeGreaterThan(3); // the three leave() messages and later ticks
+    expect(after.map((h) => h.state)).toEqual(after.map(() => 'leaving'));
+  });
+});
