@@ -2,10 +2,15 @@
 // before it assigns anything, so nobody's address moves and a pending Service cannot steal one.
 import { afterAll, afterEach, describe, expect, inject, it } from 'vitest';
 import { mergePatch } from '../harness/kube.ts';
-import { waitFor } from '../harness/exec.ts';
 import { startController, stopAllControllers, type ControllerProcess } from './support/controller.ts';
 import { POOL_ANNOTATION, TestEnv, ingressIPs } from './support/objects.ts';
-import { endWorlds, trackEnv, world, worldClients } from './support/world.ts';
+import {
+  allReconciled as allReconciledOf,
+  endWorlds,
+  trackEnv,
+  world,
+  worldClients,
+} from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
 const c = worldClients(kubeconfig);
@@ -29,15 +34,7 @@ async function restart(
   return ctl;
 }
 
-// allReconciled waits until the controller reconciled at least as many Services as the cluster holds.
-async function allReconciled(ctl: ControllerProcess): Promise<void> {
-  const total = (await c.core.listServiceForAllNamespaces()).items.length;
-  await waitFor(
-    `"${ctl.identity}" to reconcile ${total} Services`,
-    async () => ((await ctl.metric('ironlb_controller_reconciles_total', { result: 'ok' })) ?? 0) >= total,
-    { timeoutMs: 30_000, intervalMs: 100, log: ctl.log },
-  );
-}
+const allReconciled = (ctl: ControllerProcess) => allReconciledOf(c, ctl);
 
 // writeStatus puts addresses into a Service's status as an earlier controller would have.
 async function writeStatus(env: TestEnv, name: string, ips: string[], pool: string): Promise<void> {

@@ -1,5 +1,6 @@
 // One story's world: fresh namespaces (Services, config), pools, and a controller process serving only the
 // story's loadBalancerClass. Everything made here is removed by endWorlds() in afterAll.
+import { waitFor } from '../../harness/exec.ts';
 import { clients, type Clients } from '../../harness/kube.ts';
 import {
   removeControllerLogs,
@@ -59,4 +60,17 @@ export async function endWorlds(): Promise<void> {
   await stopAllControllers();
   for (const env of envs.splice(0)) await env.destroy();
   removeControllerLogs();
+}
+
+/**
+ * allReconciled waits until the controller has reconciled at least as many Services as the cluster holds now
+ * (it reconciles every Service once when it starts leading; other classes end at once).
+ */
+export async function allReconciled(c: Clients, ctl: ControllerProcess): Promise<void> {
+  const total = (await c.core.listServiceForAllNamespaces()).items.length;
+  await waitFor(
+    `"${ctl.identity}" to reconcile ${total} Services`,
+    async () => ((await ctl.metric('ironlb_controller_reconciles_total', { result: 'ok' })) ?? 0) >= total,
+    { timeoutMs: 30_000, intervalMs: 100, log: ctl.log },
+  );
 }
