@@ -251,8 +251,6 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     if (exited !== undefined) throw new Error(`HAProxy in "${dir}" is not running (exit code ${exited})`);
     const plan = planHaproxy(table, { ...planOptions, previous: state });
     if (plan.reload === undefined && plan.ops.length === 0) {
-      // Comments in the config (backend names) may still change: keep the files current for restarts.
-      await writeFiles(dir, plan.files);
       state = plan.state;
       lastPlan = plan;
       return { mode: 'unchanged' };

@@ -166,7 +166,8 @@ interface RenderedMaps {
   [file: string]: string;
 }
 
-function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>): RenderedMaps {
+// Without a TLS listener there is nowhere to redirect to, so no route redirects.
+function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>, tls: boolean): RenderedMaps {
   const slotName = (id: string): string => `b${backendSlot.get(id) ?? 0}`;
   const hosts: [string, string][] = [];
   const wildcards: [string, string][] = [];
@@ -190,7 +191,7 @@ function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>)
         wid = `w${fnv1a(spec)}`;
         rewrites.set(wid, spec);
       }
-      const value = `${slotName(r.backend)}:${r.redirectToHttps ? 1 : 0}:${aid}:${wid}`;
+      const value = `${slotName(r.backend)}:${r.redirectToHttps && tls ? 1 : 0}:${aid}:${wid}`;
       if (r.kind === 'Exact') exact.push([`${vh.host}${r.path}`, value]);
       else paths.push([pathKeyRegex(vh.host, r), value]);
     }
@@ -426,7 +427,7 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
   backends.forEach((id, i) => {
     if (id !== null) slotOf.set(id, i);
   });
-  const maps = renderMaps(table, slotOf);
+  const maps = renderMaps(table, slotOf, options.httpsBinds.length > 0);
 
   const certs: HaproxyState['certs'] = {};
   const files: Record<string, string> = {};
