@@ -1,0 +1,293 @@
+// The admission webhook, called by the real API server: a serving certificate from the cluster CA, a
+// ValidatingWebhookConfiguration whose clientConfig.url points at 127.0.0.1 (never a Service reference: with
+// no kube-proxy here the API server would send that request off the machine), scoped to this file's config
+// namespace, deleted in afterAll before the controller stops.
+import * as k8s from '@kubernetes/client-node';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { WEBHOOK_PATHS } from '../../controller/webhook.ts';
+import { run, waitFor } from '../harness/exec.ts';
+import { isNotFound } from '../harness/kube.ts';
+import {
+  freePort,
+  startController,
+  stopAllControllers,
+  type ControllerProcess,
+} from './support/controller.ts';
+import { TestEnv, validCondition } from './support/objects.ts';
+import { endWorlds, trackEnv, worldClients } from './support/world.ts';
+
+const kubeconfig = inject('kubeconfig');
+const pkiDir = inject('pkiDir');
+const c = worldClients(kubeconfig);
+const admission = c.kc.makeApiClient(k8s.AdmissionregistrationV1Api);
+const CONFIG_NAME = 'ironlb-test-webhook';
+const GROUP = { group: 'metallb.io' };
+
+let env: TestEnv;
+let ctl: ControllerProcess;
+let certDir: string;
+
+// servingCert issues a certificate for 127.0.0.1 signed by the cluster CA (which the caBundle carries).
+function servingCert(dir: string): { cert: string; key: string } {
+  const key = join(dir, 'webhook.key');
+  const csr = join(dir, 'webhook.csr');
+  const cert = join(dir, 'webhook.crt');
+  const ext = join(dir, 'webhook.ext');
+  writeFileSync(
+    ext,
+    'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n',
+  );
+  run(['openssl', 'genrsa', '-out', key, '2048']);
+  run(['openssl', 'req', '-new', '-key', key, '-subj', '/CN=ironlb-webhook-test', '-out', csr]);
+  // -set_serial: no serial file written next to the shared CA
+  const serial = `0x${Date.now().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
+  run([
+    'openssl',
+    'x509',
+    '-req',
+    '-in',
+    csr,
+    '-CA',
+    join(pkiDir, 'ca.crt'),
+    '-CAkey',
+    join(pkiDir, 'ca.key'),
+    '-set_serial',
+    serial,
+    '-days',
+    '2',
+    '-out',
+    cert,
+    '-extfile',
+    ext,
+  ]);
+  return { cert, key };
+}
+
+const plural: Record<string, { plural: string; version: string }> = {
+  IPAddressPool: { plural: 'ipaddresspools', version: 'v1beta1' },
+  L2Advertisement: { plural: 'l2advertisements', version: 'v1beta1' },
+  BGPAdvertisement: { plural: 'bgpadvertisements', version: 'v1beta1' },
+  Community: { plural: 'communities', version: 'v1beta1' },
+  BFDProfile: { plural: 'bfdprofiles', version: 'v1beta1' },
+  BGPPeer: { plural: 'bgppeers', version: 'v1beta2' },
+};
+
+function webhookConfiguration(port: number, namespace: string): k8s.V1ValidatingWebhookConfiguration {
+  const caBundle = readFileSync(join(pkiDir, 'ca.crt')).toString('base64');
+  return {
+    metadata: { name: CONFIG_NAME },
+    webhooks: Object.entries(WEBHOOK_PATHS).map(([path, kind]) => {
+      const p = plural[kind];
+      if (!p) throw new Error(`no resource known for kind "${kind}"`);
+      return {
+        name: `${p.plural}.${CONFIG_NAME}.metallb.io`,
+        admissionReviewVersions: ['v1'],
+        sideEffects: 'None',
+        failurePolicy: 'Fail',
+        timeoutSeconds: 10,
+        clientConfig: { url: `https://127.0.0.1:${port}${path}`, caBundle },
+        // only this file's config namespace: no other test ever reaches this webhook
+        namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': namespace } },
+        rules: [
+          {
+            apiGroups: ['metallb.io'],
+            apiVersions: [p.version],
+            resources: [p.plural],
+            operations: kind === 'BFDProfile' ? ['CREATE', 'UPDATE', 'DELETE'] : ['CREATE', 'UPDATE'],
+          },
+        ],
+      };
+    }),
+  };
+}
+
+async function deleteWebhookConfiguration(): Promise<void> {
+  try {
+    await admission.deleteValidatingWebhookConfiguration({ name: CONFIG_NAME });
+  } catch (e) {
+    if (!isNotFound(e)) throw e;
+  }
+}
+
+async function create(kind: string, name: string, spec: object, namespace = env.configNs): Promise<void> {
+  const p = plural[kind] as { plural: string; version: string };
+  await c.custom.createNamespacedCustomObject({
+    ...GROUP,
+    version: p.version,
+    namespace,
+    plural: p.plural,
+    body: { apiVersion: `metallb.io/${p.version}`, kind, metadata: { name, namespace }, spec },
+  });
+}
+
+async function remove(kind: string, name: string, namespace = env.configNs, dryRun = false): Promise<void> {
+  const p = plural[kind] as { plural: string; version: string };
+  await c.custom.deleteNamespacedCustomObject({
+    ...GROUP,
+    version: p.version,
+    namespace,
+    plural: p.plural,
+    name,
+    ...(dryRun ? { dryRun: 'All' } : {}),
+  });
+}
+
+// refusal runs fn, expects the API server to refuse it, and returns the refusal's message.
+async function refusal(fn: () => Promise<unknown>): Promise<string> {
+  try {
+    await fn();
+  } catch (e) {
+    if (!(e instanceof k8s.ApiException)) throw e;
+    expect(e.code, String(e.body)).toBeGreaterThanOrEqual(400);
+    expect(e.code, String(e.body)).toBeLessThan(500);
+    const body = (typeof e.body === 'string' ? JSON.parse(e.body) : e.body) as { message?: string };
+    return body.message ?? String(e.body);
+  }
+  throw new Error('The API server admitted what it should have refused');
+}
+
+beforeAll(async () => {
+  env = trackEnv(await new TestEnv(c, 'webhook').create());
+  certDir = mkdtempSync(join(tmpdir(), 'ironlb-webhook-'));
+  const { cert, key } = servingCert(certDir);
+  const port = await freePort();
+  ctl = await startController({
+    kubeconfig,
+    namespace: env.configNs,
+    lbClass: env.lbClass,
+    webhook: { port, cert, key },
+    waitLeader: true,
+  });
+  env.log = ctl.log;
+  await deleteWebhookConfiguration();
+  await admission.createValidatingWebhookConfiguration({ body: webhookConfiguration(port, env.configNs) });
+  // the API server picks the configuration up within moments: probe with a pool only the webhook refuses
+  await waitFor(
+    'the API server to call the webhook',
+    async () => {
+      try {
+        await create('IPAddressPool', 'probe', { addresses: ['192.0.2.9-192.0.2.1'] });
+      } catch (e) {
+        if (e instanceof k8s.ApiException && String(e.body).includes('denied the request')) return true;
+        throw e;
+      }
+      await remove('IPAddressPool', 'probe');
+      return false;
+    },
+    { timeoutMs: 30_000, intervalMs: 300, log: ctl.log },
+  );
+});
+
+afterAll(async () => {
+  // the configuration first: a webhook without its server would refuse every write it covers
+  await deleteWebhookConfiguration();
+  await stopAllControllers();
+  await endWorlds();
+  if (certDir) rmSync(certDir, { recursive: true, force: true });
+});
+
+describe('admission webhook', () => {
+  it('admits a valid pool and refuses one that overlaps it, naming the pool', async () => {
+    await create('IPAddressPool', 'first', { addresses: ['192.0.2.0/28'] });
+    // the webhook judges against the controller's cache: wait until the controller has the pool
+    await env.waitPoolStatus('first', 'Valid=True', (s) => validCondition(s)?.status === 'True');
+    const msg = await refusal(() =>
+      create('IPAddressPool', 'second', { addresses: ['192.0.2.8-192.0.2.20'] }),
+    );
+    expect(msg).toContain('denied the request');
+    expect(msg).toContain('overlap');
+    expect(msg).toContain('"first"');
+    // a neighbour that does not overlap is fine
+    await create('IPAddressPool', 'second', { addresses: ['192.0.2.16/28'] });
+    await env.waitPoolStatus('second', 'Valid=True', (s) => validCondition(s)?.status === 'True');
+  });
+
+  it('refuses an edit that would make a pool overlap another', async () => {
+    const msg = await refusal(() =>
+      c.custom.patchNamespacedCustomObject(
+        {
+          ...GROUP,
+          version: 'v1beta1',
+          namespace: env.configNs,
+          plural: 'ipaddresspools',
+          name: 'second',
+          body: { spec: { addresses: ['192.0.2.12/30'] } },
+        },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      ),
+    );
+    expect(msg).toContain('overlap');
+    expect(msg).toContain('"first"');
+  });
+
+  it('refuses a bad range the schema alone admits', async () => {
+    const msg = await refusal(() =>
+      create('IPAddressPool', 'reversed', { addresses: ['198.51.100.20-198.51.100.10'] }),
+    );
+    expect(msg).toContain('denied the request');
+    expect(msg).toContain('"198.51.100.20-198.51.100.10" is reversed');
+  });
+
+  it('refuses a BGPPeer with a 1 s hold time with a clear message', async () => {
+    const msg = await refusal(() =>
+      create('BGPPeer', 'short-hold', {
+        myASN: 64500,
+        peerASN: 64501,
+        peerAddress: '192.0.2.254',
+        holdTime: '1s',
+      }),
+    );
+    expect(msg).toMatch(/holdTime/);
+    expect(msg).toMatch(/0 or at least 3s|at least 3 ?s/);
+  });
+
+  it('refuses deleting a BFDProfile a BGPPeer still uses', async () => {
+    await create('BFDProfile', 'fast', { receiveInterval: 100, transmitInterval: 100 });
+    await create('BGPPeer', 'router', {
+      myASN: 64500,
+      peerASN: 64501,
+      peerAddress: '192.0.2.253',
+      bfdProfile: 'fast',
+    });
+    // the webhook judges against the controller's cache: ask with dry runs until it has the peer
+    await waitFor(
+      'the webhook to know BGPPeer "router"',
+      async () => {
+        try {
+          await remove('BFDProfile', 'fast', env.configNs, true);
+          return false;
+        } catch (e) {
+          if (e instanceof k8s.ApiException && String(e.body).includes('is used by')) return true;
+          throw e;
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
+    );
+    const msg = await refusal(() => remove('BFDProfile', 'fast'));
+    expect(msg).toContain('BFDProfile "fast" is used by BGPPeer "router"');
+    await remove('BGPPeer', 'router');
+    await waitFor(
+      'BFDProfile "fast" to be deletable once unused',
+      async () => {
+        try {
+          await remove('BFDProfile', 'fast');
+          return true;
+        } catch (e) {
+          if (e instanceof k8s.ApiException && String(e.body).includes('is used by')) return false;
+          throw e;
+        }
+      },
+      { timeoutMs: 15_000, intervalMs: 300, log: ctl.log },
+    );
+  });
+
+  it('stays out of other namespaces', async () => {
+    // same overlapping pool in a namespace the configuration does not select: only the schema applies
+    const other = await env.namespace('elsewhere');
+    await create('IPAddressPool', 'overlaps-first', { addresses: ['192.0.2.0/28'] }, other);
+    await remove('IPAddressPool', 'overlaps-first', other);
+  });
+});
