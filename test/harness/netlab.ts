@@ -355,6 +355,13 @@ export class Lab {
     inNs(ext, ['ip', 'link', 'set', 'eth0', 'up']);
     inNs(ext, ['ip', 'route', 'add', 'default', 'via', LAB.router.extV4]);
     inNs(ext, ['ip', '-6', 'route', 'add', 'default', 'via', LAB.router.extV6]);
+    // the pod network is routed: the core and the router reach each node's pod range through that node
+    for (const role of ['core', 'router']) {
+      for (const m of this.state.nodes) {
+        inNs(this.ns(role), ['ip', 'route', 'add', m.podCIDRs[0], 'via', m.v4]);
+        inNs(this.ns(role), ['ip', '-6', 'route', 'add', m.podCIDRs[1], 'via', m.v6]);
+      }
+    }
     // every node routes the other nodes' pod ranges through their LAN address
     for (const n of this.state.nodes) {
       for (const m of this.state.nodes) {
