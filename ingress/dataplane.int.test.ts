@@ -255,6 +255,51 @@ describe('HAProxy data plane (loopback)', () => {
     expect((await get('unknown.test', '/')).status).toBe(404);
   });
 
+  it('rejects an invalid configuration and keeps serving the last good one', async () => {
+    // A certificate HAProxy cannot load: the reconciler's resolver would refuse it, so hand a table straight in.
+    const bad = (await rec.reconcile(snapshot)).table;
+    const table = {
+      ...bad,
+      certificates: [
+        ...bad.certificates,
+        {
+          secret: 'default/broken',
+          hosts: ['broken.test'],
+          pem: '-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n',
+        },
+      ],
+    };
+    const r = await dp.apply(table);
+    expect(r.mode).toBe('rejected');
+    expect(dp.stats.rejected).toBe(1);
+    expect(name(await get('app.test', '/api'))).toBe('u2');
+    expect((await rec.reconcile(snapshot)).applied.mode).toBe('unchanged');
+  });
+
+  it('grows its slots with one seamless reload and keeps routing', async () => {
+    const many = Array.from({ length: 12 }, (_, i) =>
+      ingress(`many-${i}`, {
+        created: '2024-03-01T00:00:00Z',
+        rules: [{ host: `m${i}.test`, paths: [['/', 'Prefix', `m${i}`]] }],
+      }),
+    );
+    const bigger = {
+      ...snapshot,
+      ingresses: [...baseIngresses, ...many],
+      services: [...snapshot.services, ...many.map((_, i) => service(NS, `m${i}`))],
+      endpointSlices: [
+        ...snapshot.endpointSlices,
+        ...many.flatMap((_, i) => endpointSlice(NS, `m${i}`, [ep(i % 3)])),
+      ],
+    };
+    const r = await rec.reconcile(bigger);
+    expect(r.applied).toMatchObject({ mode: 'reload', reason: 'backend slots grow from 8 to 32' });
+    expect(name(await get('m4.test', '/'))).toBe('u2');
+    expect(name(await get('app.test', '/api'))).toBe('u2');
+    expect((await rec.reconcile(snapshot)).applied.mode).toBe('runtime');
+    expect((await get('m4.test', '/')).status).toBe(404);
+  });
+
   it('drops no request while endpoints change 100 times and the table 20 times', async () => {
     const total = 20_000;
     const concurrency = 8;
