@@ -192,6 +192,15 @@ export class L2Announcer {
     }
   }
 
+  /**
+   * quiesce starts a graceful handoff on every interface (L2Responder.quiesce): no more gratuitous rounds or
+   * defending, answers only to clients that still send here. Link changes no longer re-announce.
+   */
+  quiesce(): void {
+    clearInterval(this.pollTimer);
+    for (const r of this.responders.values()) r.quiesce();
+  }
+
   /** close stops answering everywhere and closes every socket. */
   close(): void {
     clearInterval(this.pollTimer);

@@ -414,6 +414,8 @@ async function shutdown(signal: string): Promise<void> {
   // tell the others first: they take over (and announce) while this node still answers
   liveness.leave();
   leaving = true;
+  // from now on only the new owners announce: this node answers the clients that still send to it, nothing more
+  announcer.quiesce();
   const bgpStopped = bgp?.stop().catch((e: unknown) => log.warn({ err: errorMessage(e) }, 'BGP stop failed'));
   await new Promise((r) => setTimeout(r, Number(f['handoff-ms'])));
   announcer.close();

@@ -172,6 +172,26 @@ describe('L2Responder', () => {
     expect(conflicts.map((c) => c.gaveUp)).toEqual([false, false]);
     expect(r.announced.has('192.0.2.77')).toBe(true);
   });
+  it('after quiesce (graceful handoff) sends no rounds and never defends, and answers only unicast requests', () => {
+    const { clock, socket, conflicts, r } = setup();
+    r.announce('192.0.2.77');
+    const claim = r.claim('192.0.2.88', { timings: FAST_TIMINGS });
+    r.quiesce();
+    socket.sent = [];
+    clock.advance(10_000);
+    expect(socket.sent).toEqual([]); // the rest of the gratuitous schedule is cancelled
+    expect(r.probing.size).toBe(0);
+    socket.deliver(gratuitousArp({ mac: RIVAL, ip: '192.0.2.77' }, ARP_REQUEST)); // the new owner
+    expect(socket.sent).toEqual([]);
+    expect(conflicts).toEqual([]);
+    socket.deliver(arpRequest(CLIENT, '192.0.2.77')); // broadcast: the new owner answers it
+    expect(socket.sent).toEqual([]);
+    const unicast = arpRequest(CLIENT, '192.0.2.77');
+    unicast.set([2, 0, 0, 0, 0, 0x0a], 0); // a client re-checking the MAC it holds (to US)
+    socket.deliver(unicast);
+    expect(socket.sent.map((s) => arpOf(s.frame)?.op)).toEqual([ARP_REPLY]);
+    return expect(claim).resolves.toEqual({ result: 'withdrawn' });
+  });
   it('counts a refused send without throwing out of the loop', () => {
     const { socket, r } = setup();
     const failures: unknown[] = [];

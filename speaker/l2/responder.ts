@@ -1,7 +1,7 @@
 // The L2 responder: one per interface. A thin loop around the pure core: read a frame, ask classifyFrame,
 // send the reply, count. It also sends gratuitous announcements on a schedule and can claim an address with
 // RFC 5227 / RFC 4862 probing first. Metrics are plain callbacks; the speaker wires them to prom-client.
-import { canonicalIP } from '../../src/packet/address.ts';
+import { canonicalIP, macFromBytes } from '../../src/packet/address.ts';
 import { ARP_REPLY, ARP_REQUEST, arpProbe, gratuitousArp } from '../../src/packet/arp.ts';
 import {
   classifyFrame,
@@ -114,6 +114,7 @@ export class L2Responder {
   #announced = new Set<string>();
   #probing = new Set<string>();
   #closed = false;
+  #quiet = false;
   #lastConflict = new Map<string, ConflictEvidence>();
 
   constructor(options: ResponderOptions) {
@@ -200,6 +201,22 @@ export class L2Responder {
     this.#entries.delete(key);
   }
 
+  /**
+   * quiesce is the leaving half of a graceful handoff: the other speakers already announce these addresses, so
+   * this one sends no more gratuitous rounds and never defends (either would turn clients back to a node about
+   * to go), drops addresses still being probed, and answers only requests sent to its own MAC — clients that
+   * still hold it keep reaching this node until they learn the new owner; broadcast and multicast requests are
+   * the new owner's to answer. Irreversible: the responder is closed next.
+   */
+  quiesce(): void {
+    this.#quiet = true;
+    for (const ip of [...this.#probing]) this.withdraw(ip);
+    for (const entry of this.#entries.values()) {
+      this.#stopGratuitous(entry);
+      this.#stopProbe(entry);
+    }
+  }
+
   /** close withdraws everything and closes the socket; safe to call more than once. */
   close(): void {
     if (this.#closed) return;
@@ -218,6 +235,11 @@ export class L2Responder {
       overrideOnSolicited: this.#opts.overrideOnSolicited,
     });
     const c = this.#opts.counters;
+    if (
+      this.#quiet &&
+      (d.action === 'conflict' || (d.action === 'reply' && macFromBytes(frame) !== this.mac))
+    )
+      return;
     switch (d.action) {
       case 'ignore':
         c?.ignored?.(d.reason);
@@ -325,6 +347,7 @@ export class L2Responder {
   }
 
   #sendRound(ip: string, family: 'ipv4' | 'ipv6'): void {
+    if (this.#quiet) return;
     const owner = { mac: this.mac, ip };
     const frames =
       family === 'ipv4'
