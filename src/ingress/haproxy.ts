@@ -269,6 +269,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '  expose-experimental-directives',
     `  nbthread ${options.threads ?? 1}`,
     `  maxconn ${options.maxconn ?? 4096}`,
+    `  pidfile ${options.dir}/haproxy.pid`,
     `  stats socket ${options.dir}/admin.sock mode 600 level admin expose-fd listeners`,
     `  lua-load-per-thread ${LUA_FILE}`,
     '  # an old worker left by a reload finishes its requests, but not forever',
