@@ -17,6 +17,7 @@ import type { Config } from '../src/config/model.ts';
 import type { AnnounceNode, AnnounceService } from '../src/announce/l2plan.ts';
 import { planBgp, type BgpPlan, type PlannedPeer } from '../src/announce/bgpplan.ts';
 import { planAdoption, planPaths } from '../src/bgp/plan.ts';
+import { buildExportAssignment, buildExportPolicy, changedExclusions } from '../src/bgp/policy.ts';
 import type { GlobalSpec, PeerSpec } from '../src/bgp/peer.ts';
 import { formatPrefix } from '../src/bgp/prefix.ts';
 import type { PathUuid } from '../src/bgp/uuid.ts';
@@ -79,6 +80,8 @@ interface Applied {
   peers: Map<string, { fingerprint: string; name: string }>;
   /** paths: path key → uuid. */
   paths: Map<string, PathUuid>;
+  /** policy: the export policy installed for BGPAdvertisement.peers (undefined: none ever needed). */
+  policy?: { fingerprint: string; exclusions: ReadonlyMap<string, string> };
 }
 
 function peerFingerprint(spec: PeerSpec): string {
@@ -323,6 +326,7 @@ class GobgpSpeaker implements BgpSpeaker {
       }
       applied.peers.clear();
       applied.paths.clear();
+      delete applied.policy;
       await client.startBgp(plan.global);
       applied.global = plan.global;
     }
@@ -353,6 +357,7 @@ class GobgpSpeaker implements BgpSpeaker {
       }
       applied.peers.set(address, { fingerprint: peerFingerprint(want.spec), name: want.name });
     }
+    const resetPeers = await this.#convergePolicy(client, plan);
     const pathPlan = planPaths(
       applied.paths,
       plan.paths.map((p) => p.spec),
@@ -371,7 +376,51 @@ class GobgpSpeaker implements BgpSpeaker {
       this.#log.debug({ key }, 'path withdrawn');
     }
     for (const { key } of pathPlan.superseded) applied.paths.delete(key);
+    if (resetPeers) {
+      for (const address of applied.peers.keys()) {
+        // a session that is not up has nothing to re-evaluate; it gets the policy when it comes up
+        await client.softResetOut(address).catch((e: unknown) => {
+          if (e instanceof GobgpCallError && e.unavailable) throw e;
+          this.#log.debug({ peer: address, err: errorMessage(e) }, 'soft reset skipped');
+        });
+      }
+    }
     if (failed.length > 0) throw new Error(`Cannot add BGP peers: ${failed.join('; ')}`);
+  }
+
+  /**
+   * convergePolicy installs the export policy that keeps each prefix from the peers its advertisements do not
+   * name (BGPAdvertisement.peers). Nothing is installed while no advertisement restricts peers. Returns
+   * whether prefixes gobgpd already advertised changed their peers (then a soft reset out applies it).
+   */
+  async #convergePolicy(client: GobgpClient, plan: BgpPlan): Promise<boolean> {
+    const applied = this.#applied;
+    const addressOf = new Map(plan.peers.map((p) => [p.name, p.spec.address]));
+    const policy = buildExportPolicy(
+      plan.paths.map((p) => ({
+        prefix: p.spec.prefix,
+        peers: p.peers.flatMap((name) => addressOf.get(name) ?? []),
+      })),
+      plan.peers.map((p) => ({ address: p.spec.address })),
+    );
+    const fingerprint = JSON.stringify(policy.request);
+    if (fingerprint === applied.policy?.fingerprint) return false;
+    if (applied.policy === undefined && policy.exclusions.size === 0) return false;
+    await client.setPolicies(policy.request);
+    if (applied.policy === undefined) {
+      await client.addPolicyAssignment(buildExportAssignment()).catch((e: unknown) => {
+        // an adopted gobgpd may have it already
+        if (!/already/i.test(errorMessage(e))) throw e;
+      });
+    }
+    const changed = changedExclusions(applied.policy?.exclusions ?? new Map(), policy.exclusions);
+    const advertised = new Set([...applied.paths.keys()].map((k) => k.slice(0, k.indexOf(' '))));
+    applied.policy = { fingerprint, exclusions: policy.exclusions };
+    this.#log.info(
+      { restrictedPrefixes: policy.exclusions.size, changed: changed.length },
+      'export policy for BGPAdvertisement peers updated',
+    );
+    return changed.some((p) => advertised.has(p));
   }
 
   async #addPeer(client: GobgpClient, peer: PlannedPeer): Promise<void> {

@@ -19,6 +19,7 @@ import {
   type GlobalSpec,
   type PeerSpec,
 } from '../../src/bgp/peer.ts';
+import type { AddPolicyAssignmentRequest, SetPoliciesRequest } from '../../src/bgp/policy.ts';
 import type { AddressFamily } from '../../src/bgp/prefix.ts';
 import {
   localPathsFromList,
@@ -276,6 +277,24 @@ export class GobgpClient {
         updatesReceived: count('received'),
       };
     });
+  }
+
+  /** setPolicies replaces every defined set and policy (buildExportPolicy); assignments are kept by name. */
+  async setPolicies(request: SetPoliciesRequest): Promise<void> {
+    await this.#unary('SetPolicies', 'the export policy', request);
+  }
+
+  /** addPolicyAssignment attaches policies to a table (buildExportAssignment: the global export). */
+  async addPolicyAssignment(request: AddPolicyAssignmentRequest): Promise<void> {
+    await this.#unary('AddPolicyAssignment', `the ${request.assignment.name} policy assignment`, request);
+  }
+
+  /**
+   * softResetOut re-evaluates the export policy for everything already sent to a peer: paths it now rejects are
+   * withdrawn, paths it now accepts are sent (no session reset).
+   */
+  async softResetOut(address: string): Promise<void> {
+    await this.#unary('ResetPeer', `peer "${address}"`, { address, soft: true, direction: 'OUT' });
   }
 
   /** addPath originates a path in the global table and returns the uuid to delete it by. */

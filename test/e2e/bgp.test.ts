@@ -5,13 +5,13 @@
 // pool "lab-bgp"; the tests add Services, advertisements and communities of their own and remove them after.
 //
 // Run: IRONLB_E2E_PREFIX=ironlb-bgp- IRONLB_E2E_API_PORT=16461 npx vitest run --project e2e test/e2e/bgp.test.ts
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LAB, Lab, type LabPod } from '../harness/netlab.ts';
 import { mergePatch, waitForEndpoints } from '../harness/kube.ts';
 import { stopPid, waitFor } from '../harness/exec.ts';
-import { startIronLB, startSpeaker, type IronLBProcesses } from '../lab/deploy.ts';
+import { labPools, startIronLB, startSpeaker, type IronLBProcesses } from '../lab/deploy.ts';
 import {
   bfdStates,
   frrPaths,
@@ -36,6 +36,7 @@ const log = (m: string) => console.log(`bgp e2e: ${m}`);
 let procs: IronLBProcesses | undefined;
 const pods: LabPod[] = [];
 let webPrefix = '';
+let clientGobgpd = -1;
 
 async function createService(
   name: string,
@@ -80,15 +81,20 @@ describe('BGP mode', () => {
   });
 
   afterAll(async () => {
-    for (const name of ['web', 'attrs', 'local']) await deleteService(name);
+    for (const name of ['web', 'attrs', 'local', 'peers']) await deleteService(name);
+    if (clientGobgpd > 0) await stopPid(clientGobgpd);
     for (const p of [...pods]) await lab.removePod(p).catch(() => undefined);
     for (const [kind, name] of [
       ['bgpadvertisement', 'bgp-e2e-attrs'],
       ['bgpadvertisement', 'bgp-e2e-agg'],
       ['community', 'bgp-e2e'],
+      ['bgpadvertisement', 'bgp-e2e-peers'],
+      ['bgppeer', 'bgp-e2e-client'],
     ] as const)
       await deleteObject(kind, name).catch(() => undefined);
     for (const i of [1, 2, 3]) setCable(lab, i, true);
+    // the lab's own objects as they were (a failed test may have left the advertisement or password changed)
+    await applyObjects(labPools()).catch(() => undefined);
     if (procs) {
       await Promise.all(
         [procs.controller, ...procs.speakers.values()].filter((p) => p > 0).map((p) => stopPid(p)),
@@ -283,6 +289,95 @@ describe('BGP mode', () => {
     );
     const [again] = pidsIn(lab, 'node-1', 'gobgpd');
     expect(again).not.toBe(pid);
+  });
+
+  it('sends a prefix only to the BGPAdvertisement peers (a second router, gobgpd on the LAN client)', async () => {
+    // a second eBGP router, AS 64514, on the LAN client (192.0.2.100), accepting sessions from the nodes
+    const conf = join(lab.state.dir, 'bgp-e2e-client-gobgpd.toml');
+    writeFileSync(
+      conf,
+      `[global.config]\n  as = 64514\n  router-id = "${LAB.client.v4}"\n  port = 179\n` +
+        ALL.map(
+          (a) =>
+            `[[neighbors]]\n  [neighbors.config]\n    neighbor-address = "${a}"\n    peer-as = ${LAB.nodeASN}\n` +
+            `  [neighbors.transport.config]\n    passive-mode = true\n` +
+            `  [[neighbors.afi-safis]]\n    [neighbors.afi-safis.config]\n      afi-safi-name = "ipv4-unicast"\n`,
+        ).join(''),
+    );
+    clientGobgpd = lab.startProcess('client', 'bgp-e2e-client-gobgpd', [
+      'gobgpd',
+      '-f',
+      conf,
+      '-p',
+      '--api-hosts',
+      '127.0.0.1:50098',
+      '--pprof-disable',
+    ]);
+    const clientRib = async (): Promise<string[]> => {
+      const r = await lab.exec('client', ['gobgp', '-p', '50098', 'global', 'rib', '-a', 'ipv4', '-j'], {
+        check: false,
+      });
+      return r.code === 0 ? Object.keys(JSON.parse(r.stdout || '{}') as object).sort() : [];
+    };
+    const lbObject = (kind: string, name: string, spec: object) => ({
+      apiVersion: kind === 'BGPPeer' ? 'metallb.io/v1beta2' : 'metallb.io/v1beta1',
+      kind,
+      metadata: { name, namespace: LB },
+      spec,
+    });
+    await applyObjects([
+      lbObject('BGPPeer', 'bgp-e2e-client', {
+        myASN: LAB.nodeASN,
+        peerASN: 64514,
+        peerAddress: LAB.client.v4,
+      }),
+      // the lab's advertisement (every peer) leaves the test Service to the restricted one
+      lbObject('BGPAdvertisement', 'lab-bgp', {
+        ipAddressPools: ['lab-bgp'],
+        serviceSelectors: [{ matchExpressions: [{ key: 'bgp-e2e-peers', operator: 'DoesNotExist' }] }],
+      }),
+      lbObject('BGPAdvertisement', 'bgp-e2e-peers', {
+        ipAddressPools: ['lab-bgp'],
+        serviceSelectors: [{ matchLabels: { 'bgp-e2e-peers': 'yes' } }],
+        peers: ['lab-router', 'lab-router-md5'],
+      }),
+    ]);
+    await waitFor(
+      'the second router has the Service web from every node',
+      async () => (await clientRib()).includes(webPrefix),
+      { timeoutMs: 60_000, intervalMs: 500 },
+    );
+    await createService('peers', 'bgp-web', { labels: { 'bgp-e2e-peers': 'yes' } });
+    const prefix = `${await serviceAddress(lab, NS, 'peers')}/32`;
+    await waitNexthops(lab, prefix, ALL, { timeoutMs: 30_000 });
+    await new Promise((r) => setTimeout(r, 1_000));
+    expect(await clientRib()).not.toContain(prefix);
+    log(`${prefix} (peers: lab-router*) at the router, not at the second router`);
+
+    // the advertisement now names only the second router: withdrawn from the first, sent to the second
+    await applyObjects([
+      lbObject('BGPAdvertisement', 'bgp-e2e-peers', {
+        ipAddressPools: ['lab-bgp'],
+        serviceSelectors: [{ matchLabels: { 'bgp-e2e-peers': 'yes' } }],
+        peers: ['bgp-e2e-client'],
+      }),
+    ]);
+    await waitNexthops(lab, prefix, [], { timeoutMs: 15_000 });
+    await waitFor('the prefix at the second router', async () => (await clientRib()).includes(prefix), {
+      timeoutMs: 15_000,
+    });
+    expect(kernelNexthops(lab, webPrefix)).toEqual(ALL);
+
+    await deleteService('peers');
+    await applyObjects([lbObject('BGPAdvertisement', 'lab-bgp', { ipAddressPools: ['lab-bgp'] })]);
+    await deleteObject('bgpadvertisement', 'bgp-e2e-peers');
+    await deleteObject('bgppeer', 'bgp-e2e-client');
+    await stopPid(clientGobgpd);
+    clientGobgpd = -1;
+    await waitFor(
+      'the router still has web from every node',
+      () => kernelNexthops(lab, webPrefix).length === 3,
+    );
   });
 
   it('keeps node 2 on a TCP MD5 session: a wrong password from the Secret loses it, the right one heals it', async () => {
