@@ -13,6 +13,10 @@ import { ServiceController, keyOf } from './service-controller.ts';
 import { ApiStatusWriter, PoolStatusWriter, poolStatusBody, type PoolStatusBody } from './writers.ts';
 import { ControllerMetrics } from './metrics.ts';
 import { serveWebhook } from './webhook.ts';
+import { ensureWebhookCert } from './webhook-cert.ts';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 const env = process.env;
 const USAGE = `Usage: node controller/main.ts [options]
@@ -30,6 +34,10 @@ Options (environment variable in brackets):
   --webhook-host ADDR       (0.0.0.0) [IRONLB_WEBHOOK_HOST]
   --webhook-cert FILE       serving certificate (PEM) [IRONLB_WEBHOOK_CERT]
   --webhook-key FILE        its key (PEM) [IRONLB_WEBHOOK_KEY]
+  --webhook-secret NAME     without --webhook-cert: keep the certificate in this Secret, creating it when
+                            empty, and write its CA into the webhook configuration [IRONLB_WEBHOOK_SECRET]
+  --webhook-configuration NAME  (ironlb-validating-webhook) [IRONLB_WEBHOOK_CONFIGURATION]
+  --webhook-service NAME    the certificate is for NAME.<namespace>.svc (ironlb-webhook) [IRONLB_WEBHOOK_SERVICE]
   --leader-elect BOOL       hold a Lease so only one replica writes (true) [IRONLB_LEADER_ELECT]
   --lease-name NAME         (ironlb-controller) [IRONLB_LEASE_NAME]
   --identity ID             lease holder identity [IRONLB_POD_NAME] (hostname-pid)
@@ -50,6 +58,12 @@ const { values: f } = parseArgs({
     'webhook-host': { type: 'string', default: env.IRONLB_WEBHOOK_HOST ?? '0.0.0.0' },
     'webhook-cert': { type: 'string', default: env.IRONLB_WEBHOOK_CERT },
     'webhook-key': { type: 'string', default: env.IRONLB_WEBHOOK_KEY },
+    'webhook-secret': { type: 'string', default: env.IRONLB_WEBHOOK_SECRET },
+    'webhook-configuration': {
+      type: 'string',
+      default: env.IRONLB_WEBHOOK_CONFIGURATION ?? 'ironlb-validating-webhook',
+    },
+    'webhook-service': { type: 'string', default: env.IRONLB_WEBHOOK_SERVICE ?? 'ironlb-webhook' },
     'leader-elect': { type: 'string', default: env.IRONLB_LEADER_ELECT ?? 'true' },
     'lease-name': { type: 'string', default: env.IRONLB_LEASE_NAME ?? 'ironlb-controller' },
     identity: { type: 'string', default: env.IRONLB_POD_NAME ?? `${hostname()}-${process.pid}` },
@@ -303,6 +317,18 @@ async function main(): Promise<void> {
     });
   }
   const webhookPort = Number(f['webhook-port']);
+  if (webhookPort > 0 && !f['webhook-cert'] && f['webhook-secret']) {
+    const files = await ensureWebhookCert(kc, {
+      namespace,
+      secret: f['webhook-secret'],
+      service: f['webhook-service'] as string,
+      configuration: f['webhook-configuration'] as string,
+      dir: mkdtempSync(join(tmpdir(), 'ironlb-webhook-')),
+      log,
+    });
+    f['webhook-cert'] = files.certFile;
+    f['webhook-key'] = files.keyFile;
+  }
   if (webhookPort > 0 && f['webhook-cert'] && f['webhook-key']) {
     await serveWebhook({
       port: webhookPort,

@@ -29,7 +29,7 @@ step() { echo "setup: $*"; }
 PKGS=(iproute2 iptables conntrack procps psmisc curl jq socat tcpdump tshark ethtool
       etcd-server gobgpd golang-github-osrg-gobgp-dev frr
       nginx-light libnginx-mod-http-lua haproxy wrk
-      build-essential python3 golang-go ca-certificates util-linux)
+      build-essential python3 golang-go ca-certificates util-linux openssl)
 missing=()
 for p in "${PKGS[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
