@@ -33,6 +33,11 @@ export interface DataplaneOptions extends Omit<HaproxyOptions, 'defaultCertPem'>
   log?: (entry: Record<string, unknown>) => void;
   /** startTimeoutMs bounds start and reload waits (default 10 s). */
   startTimeoutMs?: number;
+  /**
+   * onExit is called once when the HAProxy master exits after a successful start, whether `stop` asked for it
+   * or not; after an unasked exit `apply` fails and the caller starts a new data plane.
+   */
+  onExit?: (code: number | null) => void;
 }
 
 /** ApplyResult says how a table was applied: unchanged, by runtime ops, by reload, or rejected. */
@@ -150,9 +155,11 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let exited: number | null | undefined;
+  let started = false;
   child.on('exit', (code) => {
     exited = code;
     log({ msg: 'haproxy exited', dir, code });
+    if (started) options.onExit?.(code);
   });
   const recent: string[] = []; // the last lines HAProxy printed, for error messages
   const relay = (stream: NodeJS.ReadableStream | null): void => {
@@ -203,6 +210,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     child.kill('SIGKILL');
     throw err;
   }
+  started = true;
   log({ msg: 'haproxy started', dir, pid: child.pid, worker });
 
   let state: HaproxyState = first.state;
