@@ -80,8 +80,11 @@ interface Applied {
   peers: Map<string, { fingerprint: string; name: string }>;
   /** paths: path key → uuid. */
   paths: Map<string, PathUuid>;
-  /** policy: the export policy installed for BGPAdvertisement.peers (undefined: none ever needed). */
-  policy?: { fingerprint: string; exclusions: ReadonlyMap<string, string> };
+  /**
+   * policy: the export policy installed for BGPAdvertisement.peers (undefined: none ever needed); assigned: it
+   * is attached to the global export.
+   */
+  policy?: { fingerprint: string; exclusions: ReadonlyMap<string, string>; assigned: boolean };
 }
 
 function peerFingerprint(spec: PeerSpec): string {
@@ -223,9 +226,10 @@ class GobgpSpeaker implements BgpSpeaker {
       const plan = this.#plan;
       if (!plan || this.#stopping) return;
       try {
+        // BFD first and on its own: it does not depend on gobgpd, and never throws
+        await this.#convergeBfd(plan);
         await this.#ensureSidecar(plan);
         await this.#exclusive(() => this.#converge(plan));
-        await this.#convergeBfd(plan);
         this.#afterApply(plan);
         this.#retryMs = 500;
       } catch (e) {
@@ -289,6 +293,8 @@ class GobgpSpeaker implements BgpSpeaker {
       global: { asn: global.asn, routerId: global.routerId },
       peers: new Map(),
       paths: new Map(),
+      // whatever policy it holds is replaced at the next converge
+      policy: { fingerprint: '?', exclusions: new Map(), assigned: false },
     };
     const desiredPeers = new Map((plan?.peers ?? []).map((p) => [p.spec.address, p]));
     for (const status of await client.listPeers()) {
@@ -407,15 +413,17 @@ class GobgpSpeaker implements BgpSpeaker {
     if (fingerprint === applied.policy?.fingerprint) return false;
     if (applied.policy === undefined && policy.exclusions.size === 0) return false;
     await client.setPolicies(policy.request);
-    if (applied.policy === undefined) {
+    let assigned = applied.policy?.assigned === true;
+    if (!assigned && policy.exclusions.size > 0) {
       await client.addPolicyAssignment(buildExportAssignment()).catch((e: unknown) => {
         // an adopted gobgpd may have it already
-        if (!/already/i.test(errorMessage(e))) throw e;
+        if (!/already|exist/i.test(errorMessage(e))) throw e;
       });
+      assigned = true;
     }
     const changed = changedExclusions(applied.policy?.exclusions ?? new Map(), policy.exclusions);
     const advertised = new Set([...applied.paths.keys()].map((k) => k.slice(0, k.indexOf(' '))));
-    applied.policy = { fingerprint, exclusions: policy.exclusions };
+    applied.policy = { fingerprint, exclusions: policy.exclusions, assigned };
     this.#log.info(
       { restrictedPrefixes: policy.exclusions.size, changed: changed.length },
       'export policy for BGPAdvertisement peers updated',
