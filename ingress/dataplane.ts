@@ -127,7 +127,13 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
       await execFileP(bin, ['-c', '-q', '-f', join(staging, CONFIG_FILE)], { timeout: timeoutMs });
       return undefined;
     } catch (err) {
-      const e = err as { stderr?: string; message: string };
+      const e = err as { stderr?: string; message: string; code?: number | string; signal?: string | null };
+      // Only an exit status is a verdict on the configuration; a check that was killed or never ran is not.
+      if (typeof e.code !== 'number' || e.signal) {
+        throw new Error(`Cannot validate the HAProxy configuration in "${dir}": ${e.message}`, {
+          cause: err,
+        });
+      }
       return (e.stderr ?? '').trim() || e.message;
     } finally {
       await rm(staging, { recursive: true, force: true });
