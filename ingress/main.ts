@@ -236,9 +236,10 @@ async function shutdown(signal: string): Promise<void> {
   if (shuttingDown) return;
   shuttingDown = true;
   log.info({ signal }, 'shutting down');
+  const stopped = loop.stop(); // first, so nothing restarts HAProxy or writes from here on
   await watch.stop().catch(() => undefined);
   await elector?.stop();
-  await loop.stop();
+  await stopped;
   log.info('stopped');
   process.exit(0);
 }
