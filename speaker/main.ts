@@ -278,6 +278,8 @@ const liveness = new LivenessAgent({
       }),
   onChange: (alive) => {
     metrics.membersAlive.set(alive.length);
+    // after a partition the other side may have removed this node's ServiceL2Status objects as stale
+    if (started && !leaving) statusObjects.reverify();
     replan('membership');
   },
 });
@@ -405,7 +407,10 @@ async function main(): Promise<void> {
   );
   replan('start');
   // a slow resync catches anything an event missed (the plan is level-based and cheap)
-  setInterval(() => replan('resync'), 30_000).unref();
+  setInterval(() => {
+    statusObjects.reverify();
+    replan('resync');
+  }, 30_000).unref();
 }
 
 async function shutdown(signal: string): Promise<void> {

@@ -17,6 +17,19 @@ interface Desired {
   interfaces: string[];
 }
 
+interface L2StatusBody {
+  node?: string;
+  serviceName?: string;
+  serviceNamespace?: string;
+  interfaces?: { name?: string }[];
+}
+
+/** fingerprint identifies a status body whatever its key order ('?' for none). */
+function fingerprint(s: L2StatusBody | undefined): string {
+  if (!s) return '?';
+  return JSON.stringify([s.node, s.serviceName, s.serviceNamespace, (s.interfaces ?? []).map((i) => i.name)]);
+}
+
 /** statusObjectName is the deterministic name of the ServiceL2Status for (service, node). */
 export function statusObjectName(serviceKey: string, node: string): string {
   return `l2-${createHash('sha256').update(`${serviceKey}#${node}`).digest('hex').slice(0, 16)}`;
@@ -34,6 +47,8 @@ export class StatusObjects {
   private adopted = false;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  /** again: a flush was due while one ran; run another when it ends (desired may have changed meanwhile). */
+  private again = false;
 
   constructor(kc: k8s.KubeConfig, options: { namespace: string; node: string; log: Logger }) {
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
@@ -66,11 +81,32 @@ export class StatusObjects {
     this.schedule(200);
   }
 
+  /**
+   * reverify forgets what this node believes it wrote: the next flush lists its objects again and writes back any
+   * that someone else deleted — the announcer on the other side of a partition removes this node's objects as
+   * stale, and this node, still announcing, would otherwise never notice.
+   */
+  reverify(): void {
+    this.adopted = false;
+    this.written.clear();
+    this.schedule(0);
+  }
+
   private schedule(ms: number): void {
     if (this.timer) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
-      this.running ??= this.flush().finally(() => (this.running = undefined));
+      if (this.running) {
+        this.again = true;
+        return;
+      }
+      this.running = this.flush().finally(() => {
+        this.running = undefined;
+        if (this.again) {
+          this.again = false;
+          this.schedule(0);
+        }
+      });
     }, ms);
   }
 
@@ -82,8 +118,9 @@ export class StatusObjects {
         const list = (await this.custom.listNamespacedCustomObject({
           ...api,
           labelSelector: `metallb.io/node=${node}`,
-        })) as { items: { metadata: { name: string } }[] };
-        for (const item of list.items) this.written.set(item.metadata.name, '?');
+        })) as { items: { metadata: { name: string }; status?: L2StatusBody }[] };
+        // what is there now, so an unchanged object is not written again
+        for (const item of list.items) this.written.set(item.metadata.name, fingerprint(item.status));
         this.adopted = true;
       }
       for (const [name, d] of this.desired) {
@@ -93,8 +130,8 @@ export class StatusObjects {
           serviceNamespace: d.namespace,
           interfaces: d.interfaces.map((n) => ({ name: n })),
         };
-        const fingerprint = JSON.stringify(status);
-        if (this.written.get(name) === fingerprint) continue;
+        const print = fingerprint(status);
+        if (this.written.get(name) === print) continue;
         if (!this.written.has(name)) {
           try {
             await this.custom.createNamespacedCustomObject({
@@ -121,7 +158,7 @@ export class StatusObjects {
           { ...api, name, body: { status } },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
-        this.written.set(name, fingerprint);
+        this.written.set(name, print);
       }
       for (const d of [...this.desired.values()].filter((x) =>
         this.takenOver.has(`${x.namespace}/${x.service}`),
