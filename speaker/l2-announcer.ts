@@ -95,7 +95,8 @@ export class L2Announcer {
         schedule: FAST_SCHEDULE,
         counters: this.o.counters,
         onConflict: (report) => {
-          if (!report.gaveUp) return;
+          // reported once: a lost claim also resolves its promise in apply(), which then sees it conflicted
+          if (!report.gaveUp || this.conflicted.has(report.ip)) return;
           this.conflicted.set(report.ip, report.mac);
           this.o.onConflict({
             ip: report.ip,
@@ -151,6 +152,7 @@ export class L2Announcer {
           void r.claim(ip, ip.includes(':') ? {} : { timings: FAST_TIMINGS }).then((res) => {
             if (res.result === 'claimed') this.o.onClaimed?.(ip, iface);
             else if (res.result === 'conflict') {
+              if (this.conflicted.has(ip)) return;
               this.conflicted.set(ip, res.mac);
               this.o.onConflict({ ip, interfaceName: iface, mac: res.mac, evidence: res.evidence });
             }
