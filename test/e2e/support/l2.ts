@@ -40,9 +40,16 @@ export interface NeighbourEntry {
   state?: string[];
 }
 
+/** l2Config is the L2 part of the lab's configuration: its address pools and the L2Advertisement. */
+export function l2Config(): object[] {
+  return labPools().filter((o) =>
+    ['IPAddressPool', 'L2Advertisement'].includes((o as { kind: string }).kind),
+  );
+}
+
 /**
- * deployIronLB applies the lab's pools and L2Advertisement, starts the controller and one speaker per node,
- * and waits until every speaker is ready and sees every other one alive.
+ * deployIronLB applies the lab's pools and L2Advertisement (no BGP peers: nothing but L2 runs), starts the
+ * controller and one speaker per node, and waits until every speaker is ready and sees every other one alive.
  */
 export async function deployIronLB(
   lab: Lab,
@@ -51,7 +58,7 @@ export async function deployIronLB(
   await lab.kubectl(['create', 'namespace', LB_NAMESPACE]).catch(() => '');
   await lab.kubectl(
     ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: labPools() }),
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: l2Config() }),
   );
   const speakerArgs = options.speakerArgs ?? [];
   const procs: IronLB = {
@@ -195,7 +202,7 @@ export interface HttpAnswer {
 export async function httpGet(lab: Lab, role: string, url: string, timeoutS = 2): Promise<HttpAnswer> {
   const r = await lab.exec(
     role,
-    ['curl', '-s', '-m', String(timeoutS), '-o', '-', '-w', '\n%{http_code}', url],
+    ['curl', '-s', '-g', '-m', String(timeoutS), '-o', '-', '-w', '\n%{http_code}', url],
     { check: false, timeoutMs: (timeoutS + 3) * 1000 },
   );
   const cut = r.stdout.lastIndexOf('\n');
@@ -400,8 +407,10 @@ export interface L2Frame {
   t: number;
   src: string;
   kind: 'arpRequest' | 'arpReply' | 'ns' | 'na';
-  /** ip: the ARP sender address (the one the frame vouches for), the NA's target, the NS's target. */
+  /** ip: the ARP sender address (the one the frame vouches for; 0.0.0.0 for a probe), the NA's or NS's target. */
   ip: string;
+  /** target: the address asked about (ARP request, NS). */
+  target?: string;
 }
 
 const FRAME_LINE = /^(\d+\.\d+) (\S+) > (\S+), ethertype (ARP|IPv6) .*?: (.*)$/;
@@ -414,12 +423,12 @@ export function parseTcpdumpLine(line: string): L2Frame | undefined {
   const base = { t: Number(ts) * 1000, src: (src ?? '').toLowerCase() };
   let x: RegExpExecArray | null;
   if ((x = /Request who-has (\S+) tell (\S+?),/.exec(rest)))
-    return { ...base, kind: 'arpRequest', ip: x[2] ?? '' };
+    return { ...base, kind: 'arpRequest', ip: x[2] ?? '', target: x[1] ?? '' };
   if ((x = /Reply (\S+) is-at/.exec(rest))) return { ...base, kind: 'arpReply', ip: x[1] ?? '' };
   if ((x = /neighbor advertisement, tgt is (\S+?),/.exec(rest)))
     return { ...base, kind: 'na', ip: x[1] ?? '' };
   if ((x = /neighbor solicitation, who has (\S+?),/.exec(rest)))
-    return { ...base, kind: 'ns', ip: x[1] ?? '' };
+    return { ...base, kind: 'ns', ip: x[1] ?? '', target: x[1] ?? '' };
   return undefined;
 }
 
