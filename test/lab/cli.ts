@@ -5,12 +5,20 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAB, Lab, labNamespaces } from '../harness/netlab.ts';
 import { k8sBin, repoRoot } from '../harness/paths.ts';
-import { demonstrate, deployEcho, startIronLB } from './deploy.ts';
+import {
+  demonstrate,
+  demonstrateIngress,
+  deployEcho,
+  deployEchoIngress,
+  deployIngress,
+  startIronLB,
+} from './deploy.ts';
 
 const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make lab / make lab-down / make lab-status)
 
   up       remove leftovers, build the lab (control plane + ${3} nodes in network namespaces + FRR router),
-           deploy the echo app (3 pods, Service "demo/echo" of type LoadBalancer) and leave it running
+           deploy the echo app (3 pods, Service "demo/echo" of type LoadBalancer), IronLB, the ingress
+           (Service "ironlb-system/ironlb-ingress", Ingress "demo/echo" for echo.lab.example) and leave it running
   down     stop every lab process and delete every lab namespace
   status   list the lab's namespaces and objects
 
@@ -18,7 +26,7 @@ Options:
   --dir DIR      state directory (default .lab, or $IRONLB_LAB_DIR)
   --prefix P     namespace name prefix (default "ironlb-")
   --crds DIR     CRDs to install (default deploy/crds)
-  --no-ironlb    do not start IronLB's controller and speakers even when they exist
+  --no-ironlb    do not start IronLB's controller, speakers and ingress even when they exist
   -h, --help     this text`;
 
 const { values, positionals } = parseArgs({
@@ -50,19 +58,26 @@ async function main(): Promise<void> {
       const lab = await Lab.up({ dir, prefix: values.prefix, log, crdDir: values.crds });
       await deployEcho(lab, { log });
       let demo = '';
+      let ingressDemo = '';
       if (!values['no-ironlb']) {
         const procs = await startIronLB(lab, { log });
         if (procs.controller > 0) demo = await demonstrate(lab);
+        if (existsSync(join(repoRoot, 'ingress/main.ts'))) {
+          await deployIngress(lab, { log });
+          await deployEchoIngress(lab);
+          if (procs.controller > 0) ingressDemo = await demonstrateIngress(lab);
+        }
       }
       const kc = lab.state.hostKubeconfig;
       const kubectl = k8sBin('kubectl');
       console.log(`
 lab: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s
-${demo ? `\n  ${demo}\n` : ''}
+${demo ? `\n  ${demo}\n` : ''}${ingressDemo ? `  ${ingressDemo}\n` : ''}
   export KUBECONFIG=${kc}
   ${kubectl} get nodes,pods,svc -A
   ip netns exec ${lab.ns('client')} curl -s http://<EXTERNAL-IP>/   # from the LAN client (L2 addresses)
   ip netns exec ${lab.ns('ext')} curl -s http://<EXTERNAL-IP>/      # from behind the router (BGP addresses)
+  ip netns exec ${lab.ns('client')} curl -s -H 'Host: echo.lab.example' http://<ironlb-ingress EXTERNAL-IP>/   # the ingress
   ip netns exec ${lab.ns('node-1')} bash                           # a shell on a node
   ip netns exec ${lab.ns('router')} vtysh --vty_socket ${lab.frrDir} -c 'show bgp summary'
   node bin/ironlb.ts why demo/echo --kubeconfig ${kc}   # why pending / who announces
