@@ -111,6 +111,25 @@ describe('planHaproxy: slots and runtime ops', () => {
     expect(moved.reload).toBe('listeners or limits changed');
   });
 
+  it('reports the public ports in X-Forwarded-Port when told them (a reload to change)', () => {
+    const cfg = (o: HaproxyOptions) => planHaproxy(table([site('a')]), o).files['haproxy.cfg'] ?? '';
+    expect(cfg(OPTS)).toContain('set-header X-Forwarded-Port %[dst_port]');
+    const behindService = {
+      ...OPTS,
+      httpBinds: ['0.0.0.0:8080'],
+      httpsBinds: ['0.0.0.0:8443'],
+      publicHttpPort: 80,
+    };
+    const text = cfg(behindService);
+    expect(text).not.toContain('%[dst_port]');
+    expect(text).toContain('set-header X-Forwarded-Port 443 if { ssl_fc }');
+    expect(text).toContain('set-header X-Forwarded-Port 80 if !{ ssl_fc }');
+    const before = planHaproxy(table([site('a')]), { ...behindService, publicHttpPort: 8000 });
+    expect(planHaproxy(table([site('a')]), { ...behindService, previous: before.state }).reload).toBe(
+      'listeners or limits changed',
+    );
+  });
+
   it('plans nothing when nothing changed', () => {
     const same = planHaproxy(table([site('a'), site('b')], { 'default/a': [e(1), e(2)] }), {
       ...OPTS,

@@ -23,6 +23,11 @@ export interface HaproxyOptions {
   httpsBinds: string[];
   /** httpsPort is the public HTTPS port used in 308 redirects (omitted from the URL when 443). */
   httpsPort?: number;
+  /**
+   * publicHttpPort, when set, is reported in X-Forwarded-Port for plain HTTP (and httpsPort for TLS) instead
+   * of the port HAProxy listens on: behind a Service that maps 80 → 8080, clients used 80.
+   */
+  publicHttpPort?: number;
   /** defaultCertPem is served when no certificate matches the SNI (required when httpsBinds is not empty). */
   defaultCertPem?: string;
   threads?: number;
@@ -241,6 +246,7 @@ function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: nu
       options.httpBinds,
       options.httpsBinds,
       options.httpsPort ?? 443,
+      ...(options.publicHttpPort !== undefined ? [options.publicHttpPort] : []),
       options.threads ?? 1,
       options.maxconn ?? 4096,
       backendSlots,
@@ -318,7 +324,12 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '  http-request set-header X-Real-IP %[src]',
     '  http-request set-header X-Forwarded-For %[src]',
     '  http-request set-header X-Forwarded-Host %[req.hdr(host)]',
-    '  http-request set-header X-Forwarded-Port %[dst_port]',
+    ...(options.publicHttpPort !== undefined
+      ? [
+          `  http-request set-header X-Forwarded-Port ${port} if { ssl_fc }`,
+          `  http-request set-header X-Forwarded-Port ${options.publicHttpPort} if !{ ssl_fc }`,
+        ]
+      : ['  http-request set-header X-Forwarded-Port %[dst_port]']),
     '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
     '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
     `  http-request set-var(txn.rw) var(txn.route),field(4,:),map(${MAPS.rewrite})`,
