@@ -36,7 +36,10 @@ Options (environment variable in brackets):
                              [IRONLB_INGRESS_SERVICE] (ironlb-ingress)
   --http-port PORT           plain HTTP listener [IRONLB_HTTP_PORT] (8080)
   --https-port PORT          TLS listener; 0 disables [IRONLB_HTTPS_PORT] (8443)
-  --https-redirect-port PORT public HTTPS port in 308 redirects [IRONLB_HTTPS_REDIRECT_PORT] (443)
+  --http-public-port PORT    port clients use for HTTP (the Service port), sent in X-Forwarded-Port
+                             [IRONLB_HTTP_PUBLIC_PORT] (80)
+  --https-public-port PORT   port clients use for HTTPS, in 308 redirects and X-Forwarded-Port
+                             [IRONLB_HTTPS_PUBLIC_PORT] (443)
   --bind ADDRS               comma-separated listen addresses [IRONLB_BIND] (0.0.0.0,::)
   --run-dir DIR              HAProxy's configuration, maps, certificates and sockets [IRONLB_RUN_DIR]
                              (/run/ironlb)
@@ -62,7 +65,8 @@ const { values: f } = parseArgs({
     service: { type: 'string', default: env.IRONLB_INGRESS_SERVICE ?? 'ironlb-ingress' },
     'http-port': { type: 'string', default: env.IRONLB_HTTP_PORT ?? '8080' },
     'https-port': { type: 'string', default: env.IRONLB_HTTPS_PORT ?? '8443' },
-    'https-redirect-port': { type: 'string', default: env.IRONLB_HTTPS_REDIRECT_PORT ?? '443' },
+    'http-public-port': { type: 'string', default: env.IRONLB_HTTP_PUBLIC_PORT ?? '80' },
+    'https-public-port': { type: 'string', default: env.IRONLB_HTTPS_PUBLIC_PORT ?? '443' },
     bind: { type: 'string', default: env.IRONLB_BIND ?? '0.0.0.0,::' },
     'run-dir': { type: 'string', default: env.IRONLB_RUN_DIR ?? '/run/ironlb' },
     haproxy: { type: 'string', default: env.IRONLB_HAPROXY ?? 'haproxy' },
@@ -94,7 +98,8 @@ const port = (name: string, value: string | undefined, allowZero = false): numbe
 };
 const httpPort = port('http-port', f['http-port']);
 const httpsPort = port('https-port', f['https-port'], true);
-const redirectPort = port('https-redirect-port', f['https-redirect-port']);
+const publicHttpPort = port('http-public-port', f['http-public-port']);
+const publicHttpsPort = port('https-public-port', f['https-public-port']);
 const binds = (f.bind as string)
   .split(',')
   .map((s) => s.trim())
@@ -157,7 +162,8 @@ const loop = new IngressLoop({
       dir: runDir,
       httpBinds: binds.map((a) => bindArg(a, httpPort)),
       httpsBinds: httpsPort > 0 ? binds.map((a) => bindArg(a, httpsPort)) : [],
-      httpsPort: redirectPort,
+      httpsPort: publicHttpsPort,
+      publicHttpPort,
       haproxyBin: f.haproxy as string,
       log: (entry) => log.info({ dataplane: entry }, typeof entry.msg === 'string' ? entry.msg : 'haproxy'),
       onExit,
@@ -176,6 +182,17 @@ metrics.stats = async () =>
     ? parseFrontendStats(await sendCommand(join(runDir, 'admin.sock'), 'show stat -1 1 -1', 2000))
     : [];
 
+/** debugTable is the last route table without certificate PEMs (they hold private keys). */
+function debugTable(): object {
+  const last = loop.last;
+  if (!last) return {};
+  return {
+    ...last.table,
+    certificates: last.table.certificates.map((c) => ({ secret: c.secret, hosts: c.hosts })),
+    applied: last.applied,
+  };
+}
+
 let synced = false;
 async function main(): Promise<void> {
   const metricsPort = port('metrics-port', f['metrics-port'], true);
@@ -186,9 +203,7 @@ async function main(): Promise<void> {
       registry: metrics.registry,
       ready: () => synced && loop.ready,
       extra: async (path) =>
-        path === '/debug/table'
-          ? { status: 200, body: JSON.stringify({ ...loop.last?.table, applied: loop.last?.applied }) }
-          : undefined,
+        path === '/debug/table' ? { status: 200, body: JSON.stringify(debugTable()) } : undefined,
     });
   }
   watch.onChange(() => {

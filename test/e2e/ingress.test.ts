@@ -267,6 +267,7 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
     const s = await getTls('secure.ing.example', '/x');
     expect([s.status, groupOf(s)]).toEqual([200, 'gamma']);
     expect(s.json?.headers['x-forwarded-proto']).toBe('https');
+    expect(s.json?.headers['x-forwarded-port']).toBe('443'); // the Service port, not HAProxy's 8443
     const w = await getTls('api.secure.ing.example');
     expect([w.status, groupOf(w)]).toEqual([200, 'alpha']);
     // a host without a certificate gets the default self-signed one: verification fails (curl exit 60)
@@ -333,6 +334,8 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
     expect(ok.json?.headers['x-real-ip']).toBe('192.0.2.100');
     expect(ok.json?.headers['x-forwarded-for']).toBe('192.0.2.100'); // replaced, not appended
     expect(ok.json?.headers['x-forwarded-host']).toBe('allow.ing.example');
+    expect(ok.json?.headers['x-forwarded-port']).toBe('80');
+    expect(ok.json?.headers['x-forwarded-proto']).toBe('http');
     expect(ok.json?.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
     const denied = await get('deny.ing.example', '/');
     expect(denied.status).toBe(403);
@@ -501,6 +504,14 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
         { check: false },
       );
       expect([p.name, r.stdout]).toEqual([p.name, '200']);
+      // the debugging view names certificates but never carries their keys
+      const table = await lab.exec(
+        'client',
+        ['curl', '-s', '-m', '5', `http://${p.ips[0]}:${INGRESS_LAB.metricsPort}/debug/table`],
+        { check: false },
+      );
+      expect(table.stdout).toContain(`${NS}/secure-tls`);
+      expect(table.stdout).not.toMatch(/PRIVATE KEY|BEGIN CERTIFICATE/);
     }
   });
 
