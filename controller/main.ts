@@ -12,7 +12,7 @@ import { serveMetrics } from '../edge/http.ts';
 import { ServiceController, keyOf } from './service-controller.ts';
 import { ApiStatusWriter, PoolStatusWriter, poolStatusBody, type PoolStatusBody } from './writers.ts';
 import { ControllerMetrics } from './metrics.ts';
-import { reuseConnections } from './connections.ts';
+import { reuseConnections } from '../edge/connections.ts';
 import { serveWebhook } from './webhook.ts';
 import { ensureWebhookCert } from './webhook-cert.ts';
 import { mkdtempSync } from 'node:fs';

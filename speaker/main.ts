@@ -7,6 +7,7 @@ import { createLogger } from '../edge/log.ts';
 import { Informer, errorMessage } from '../edge/informer.ts';
 import { EventRecorder } from '../edge/events.ts';
 import { serveMetrics } from '../edge/http.ts';
+import { reuseConnections } from '../edge/connections.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import type { Config } from '../src/config/model.ts';
 import { isOurs } from '../src/service/view.ts';
@@ -78,6 +79,7 @@ const log = createLogger('ironlb-speaker', f['log-level']).child({ node: self })
 const kc = new k8s.KubeConfig();
 if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
 else kc.loadFromCluster();
+reuseConnections(kc);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
 const custom = kc.makeApiClient(k8s.CustomObjectsApi);
