@@ -7,10 +7,14 @@
 //   node bench/failover.bench.ts [--rounds 20] [--attach DIR] [--keep] [--json FILE]
 //
 // Builds its own lab (prefix "ironlb-fo-", .lab/ironlb-fo, API on 127.0.0.1:16471) and removes it at the end,
-// unless --attach names a running lab's state directory (then IronLB and the echo app are deployed there and
-// removed afterwards). Measurements: (a) `ip -ts monitor neigh` in the client namespace, time from the kill to
-// the first change of the entry to another MAC; (b) an open-loop HTTP client in the client namespace
-// (test/e2e/support/prober.ts, one request every 10 ms, 250 ms timeout, a fresh connection each time).
+// unless --attach names a running lab's state directory: then the echo app is deployed there (and removed
+// afterwards), and the lab's own IronLB is used if it runs one (else one is started and stopped). Per round:
+// (a) `ip -ts monitor neigh` in the client namespace: time from the kill to the first change of the entry to
+// another MAC, and tcpdump there: time to the first ARP frame from the new owner; (b) an open-loop HTTP client
+// in the client namespace (test/e2e/support/prober.ts: one request every 10 ms, 250 ms timeout, a fresh
+// connection each): requests that failed, and the window from the first to the last failed one. Between rounds
+// the speaker is restarted and the bench waits until every speaker sees it, one node announces, the client's
+// entry names that node and requests succeed again. Bounded: --rounds of each kind and --max-minutes.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -26,6 +30,7 @@ import {
   blockAddress,
   deployIronLB,
   failureWindow,
+  findIronLB,
   killSpeaker,
   neighbour,
   nodeOfMac,
@@ -36,6 +41,7 @@ import {
   unblockAddress,
   urlOf,
   waitExit,
+  waitForMembership,
   type FailureWindow,
   type IronLB,
 } from '../test/e2e/support/l2.ts';
@@ -54,7 +60,7 @@ const { values: f } = parseArgs({
 if (f.help) {
   console.log(`Usage: node bench/failover.bench.ts [--rounds 20] [--attach DIR] [--keep] [--json FILE]
   --rounds N       rounds of each kind (kill -9, SIGTERM) (20)
-  --attach DIR     use the running lab in DIR instead of building one (IronLB must not run there yet)
+  --attach DIR     use the running lab in DIR (e.g. .lab) instead of building one; its IronLB if it runs one
   --keep           leave the lab (and IronLB) running at the end
   --json FILE      also write every round's figures as JSON
   --settle-ms MS   how long to keep probing after the takeover, per round (1500)
@@ -102,7 +108,13 @@ async function setup(): Promise<{ lab: Lab; own: boolean }> {
   return { lab, own: true };
 }
 
-async function deployEcho(lab: Lab): Promise<void> {
+/** deployEcho starts an echo pod per node and the Service; false when they were there already (a kept lab). */
+async function deployEcho(lab: Lab): Promise<boolean> {
+  const exists = await lab.api.core
+    .readNamespacedService({ name: SVC, namespace: NS })
+    .then(() => true)
+    .catch(() => false);
+  if (exists) return false;
   for (const n of lab.state.nodes)
     await lab.addPod({ namespace: NS, name: `echo-${n.index}`, node: n.index, labels: { app: 'fo-echo' } });
   await lab.api.core.createNamespacedService({
@@ -117,6 +129,7 @@ async function deployEcho(lab: Lab): Promise<void> {
     },
   });
   await waitForEndpoints(lab.api, NS, SVC, lab.state.nodes.length);
+  return true;
 }
 
 /** waitStable waits until one node announces, the client's entry names it and requests succeed. */
@@ -236,9 +249,13 @@ async function main(): Promise<void> {
   let cap: FrameCapture | undefined;
   let prober: Prober | undefined;
   const results: Round[] = [];
+  let createdEcho = false;
+  // attached to a lab that already runs IronLB (make lab): use its speakers and leave them running afterwards
+  const running = own ? undefined : findIronLB(lab);
   try {
-    procs = await deployIronLB(lab);
-    await deployEcho(lab);
+    procs = running ?? (await deployIronLB(lab));
+    if (running) await waitForMembership(lab, running);
+    createdEcho = await deployEcho(lab);
     const [ip] = await serviceIPs(lab, NS, SVC);
     if (!ip) throw new Error(`Service "${KEY}" got no address`);
     log(`bench: Service "${KEY}" has ${ip}; ${rounds} rounds of each kind`);
@@ -266,16 +283,17 @@ async function main(): Promise<void> {
     await mon?.stop();
     await cap?.stop();
     if (!f.keep) {
-      if (procs) await stopIronLB(procs);
+      if (procs && !running) await stopIronLB(procs);
       if (own) await lab.down();
-      else {
+      else if (createdEcho) {
         await lab.api.core.deleteNamespacedService({ name: SVC, namespace: NS }).catch(() => undefined);
         for (const p of lab.state.pods.filter((x) => x.namespace === NS)) await lab.removePod(p);
       }
     }
   }
   console.log(
-    'L2 failover (ms from the kill; client: 1 request / 10 ms, new connection each, 250 ms timeout)\n' +
+    'L2 failover (ms from the kill; speakers: heartbeat 100 ms, dead after 350 ms, handoff 1.5 s; client: ' +
+      '1 request / 10 ms, new connection each, 250 ms timeout)\n' +
       'kill -9: speaker killed and the node drops the address at once; SIGTERM: the node drops it once the ' +
       'speaker exited',
   );

@@ -2,6 +2,7 @@
 // ask the speakers what they decided (/debug/plan on their metrics port), read the client's neighbour table,
 // watch it change (`ip monitor neigh`), and run the open-loop HTTP prober in the client's namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -69,6 +70,34 @@ export async function deployIronLB(
   for (const n of lab.state.nodes) procs.speakers.set(n.index, startSpeaker(lab, n.index, speakerArgs));
   await waitForMembership(lab, procs);
   return procs;
+}
+
+/**
+ * findIronLB finds an IronLB already running on the lab (a controller in the core namespace, a speaker in every
+ * node namespace, as `make lab` starts them), or returns undefined.
+ */
+export function findIronLB(lab: Lab): IronLB | undefined {
+  const find = (role: string, entry: string): number | undefined =>
+    run(['ip', 'netns', 'pids', lab.ns(role)], { check: false })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .find((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+            .split('\0')
+            .some((a) => a.endsWith(entry));
+        } catch {
+          return false;
+        }
+      });
+  const speakers = new Map<number, number>();
+  for (const n of lab.state.nodes) {
+    const pid = find(`node-${n.index}`, 'speaker/main.ts');
+    if (pid === undefined) return undefined;
+    speakers.set(n.index, pid);
+  }
+  return { controller: find('core', 'controller/main.ts') ?? -1, speakers, speakerArgs: [] };
 }
 
 /** stopIronLB stops every process deployIronLB (or restartSpeaker) started; SIGKILL after a grace period. */
