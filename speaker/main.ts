@@ -217,6 +217,7 @@ const announcer = new L2Announcer({
     gratuitousSent: (ip) => metrics.gratuitousSent.inc({ ip }),
   },
   onConflict: (c) => {
+    conflictLabels.set(c.ip, { ip: c.ip, interface: c.interfaceName, mac: c.mac });
     metrics.conflicts.set({ ip: c.ip, interface: c.interfaceName, mac: c.mac }, 1);
     log.warn(
       { ip: c.ip, interface: c.interfaceName, mac: c.mac, evidence: c.evidence },
@@ -254,6 +255,8 @@ function serviceTarget(svc: k8s.V1Service) {
 }
 
 let lastPlan: L2Plan | undefined;
+/** conflictLabels: the metric labels of each address found in use elsewhere, until no Service holds it. */
+const conflictLabels = new Map<string, { ip: string; interface: string; mac: string }>();
 let bgp: BgpSpeaker | undefined;
 /**
  * known: the addresses some node was elected for in the previous plan. An address that was not (new, or back
@@ -314,6 +317,13 @@ function replan(trigger: string): void {
   known = elected;
   firstPlan = false;
   announcer.apply({ addresses: plan.announce, fresh });
+  // a conflict stays in the metric while a Service still holds the address; once it moved off, it is gone
+  const held = new Set(plan.services.flatMap((s) => s.ips));
+  for (const [ip, labels] of conflictLabels) {
+    if (held.has(ip)) continue;
+    metrics.conflicts.remove(labels);
+    conflictLabels.delete(ip);
+  }
   const before = new Set((lastPlan?.services ?? []).filter((s) => s.decision.announce).map((s) => s.key));
   metrics.announced.reset();
   for (const s of plan.services) {
