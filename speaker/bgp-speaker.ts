@@ -396,8 +396,11 @@ class GobgpSpeaker implements BgpSpeaker {
 
   /**
    * convergePolicy installs the export policy that keeps each prefix from the peers its advertisements do not
-   * name (BGPAdvertisement.peers). Nothing is installed while no advertisement restricts peers. Returns
-   * whether prefixes gobgpd already advertised changed their peers (then a soft reset out applies it).
+   * name (BGPAdvertisement.peers). Nothing is installed while no advertisement restricts peers. gobgpd 3.10
+   * never withdraws an already-sent path when a policy change starts rejecting it (neither a soft reset out
+   * nor a re-add does: the old path is judged by the new policy too), so a prefix that some peer must lose is
+   * withdrawn (by uuid) before the policy changes and re-added after it (planPaths sees it missing); a prefix
+   * that only gains peers is sent by a soft reset out. Returns whether that soft reset is needed.
    */
   async #convergePolicy(client: GobgpClient, plan: BgpPlan): Promise<boolean> {
     const applied = this.#applied;
@@ -412,6 +415,27 @@ class GobgpSpeaker implements BgpSpeaker {
     const fingerprint = JSON.stringify(policy.request);
     if (fingerprint === applied.policy?.fingerprint) return false;
     if (applied.policy === undefined && policy.exclusions.size === 0) return false;
+    const before = applied.policy?.exclusions ?? new Map<string, string>();
+    const changed = changedExclusions(before, policy.exclusions);
+    const split = (key: string | undefined) => new Set(key ? key.split(',') : []);
+    let gained = false;
+    for (const prefix of changed) {
+      const was = split(before.get(prefix));
+      const lost = [...split(policy.exclusions.get(prefix))].some((a) => !was.has(a));
+      for (const [key, uuid] of [...applied.paths]) {
+        if (key.slice(0, key.indexOf(' ')) !== prefix) continue;
+        if (!lost) {
+          gained = true;
+          continue;
+        }
+        try {
+          await client.deletePath(uuid);
+        } catch (e) {
+          if (!isPathGone(e)) throw e;
+        }
+        applied.paths.delete(key); // re-added below, under the new policy
+      }
+    }
     await client.setPolicies(policy.request);
     let assigned = applied.policy?.assigned === true;
     if (!assigned && policy.exclusions.size > 0) {
@@ -421,14 +445,12 @@ class GobgpSpeaker implements BgpSpeaker {
       });
       assigned = true;
     }
-    const changed = changedExclusions(applied.policy?.exclusions ?? new Map(), policy.exclusions);
-    const advertised = new Set([...applied.paths.keys()].map((k) => k.slice(0, k.indexOf(' '))));
     applied.policy = { fingerprint, exclusions: policy.exclusions, assigned };
     this.#log.info(
       { restrictedPrefixes: policy.exclusions.size, changed: changed.length },
       'export policy for BGPAdvertisement peers updated',
     );
-    return changed.some((p) => advertised.has(p));
+    return gained;
   }
 
   async #addPeer(client: GobgpClient, peer: PlannedPeer): Promise<void> {

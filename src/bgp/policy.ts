@@ -137,7 +137,7 @@ export function buildExportAssignment(): AddPolicyAssignmentRequest {
 
 /**
  * changedExclusions lists the prefixes whose excluded peers differ between two policies (present in either).
- * Prefixes gobgpd already advertised among them need a soft reset toward the peers to take effect.
+ * gobgpd must re-evaluate those it already advertised (the speaker withdraws and re-adds, or soft-resets).
  */
 export function changedExclusions(
   before: ReadonlyMap<string, string>,
