@@ -188,6 +188,10 @@ class GobgpSpeaker implements BgpSpeaker {
         .find((i) => i !== undefined && i.family === 'IPv4' && !i.internal);
       if (local) this.#addresses.v4 = local.address;
     }
+    if (this.#ctx.bfdDir === undefined) {
+      const removed = BfddResponder.sweep(tmpdir(), 'ironlb-bfdd-');
+      if (removed.length > 0) this.#log.info({ removed }, 'removed BFD directories of killed speakers');
+    }
     this.#log.info({ addresses: this.#addresses }, 'BGP speaker ready');
   }
 

@@ -1,5 +1,8 @@
+import { mkdirSync, mkdtempSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bfdKey, bfdProfileCommands } from './bfdd.ts';
+import { BfddResponder, bfdKey, bfdProfileCommands } from './bfdd.ts';
 
 describe('bfdd configuration', () => {
   it('renders every knob of a BFDProfile, so re-applying resets it exactly', () => {
@@ -33,5 +36,27 @@ describe('bfdd configuration', () => {
       '192.0.2.1 local-address 192.0.2.11',
     );
     expect(bfdKey({ peer: '2001:db8::1', multihop: true })).toBe('2001:db8::1 multihop');
+  });
+
+  it('sweeps the directories of killed speakers only', () => {
+    const parent = mkdtempSync(join(tmpdir(), 'ironlb-bfdd-test-'));
+    try {
+      const old = Date.now() / 1000 - 3600;
+      const make = (name: string, pid: number | undefined, age = old) => {
+        const dir = join(parent, name);
+        mkdirSync(dir);
+        if (pid !== undefined) writeFileSync(join(dir, 'bfdd.pid'), `${pid}\n`);
+        utimesSync(dir, age, age);
+        return dir;
+      };
+      const dead = make('ironlb-bfdd-n1-1', 2 ** 22 + 12345);
+      const empty = make('ironlb-bfdd-n2-2', undefined);
+      make('ironlb-bfdd-n3-3', process.pid); // its process runs
+      make('ironlb-bfdd-n4-4', undefined, Date.now() / 1000); // just created
+      make('other-5', undefined);
+      expect(BfddResponder.sweep(parent, 'ironlb-bfdd-').sort()).toEqual([dead, empty]);
+    } finally {
+      rmSync(parent, { recursive: true, force: true });
+    }
   });
 });

@@ -7,7 +7,16 @@
 // directory is owned by frr. A bfdd that outlived a speaker (kill -9) is adopted from its pid file, so a
 // speaker restart does not flap BFD toward the router.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
@@ -98,6 +107,34 @@ export class BfddResponder {
   /** available reports whether bfdd and vtysh are installed. */
   static available(options: Pick<BfddOptions, 'bfdd' | 'vtysh'> = {}): boolean {
     return existsSync(options.bfdd ?? '/usr/lib/frr/bfdd') && existsSync(options.vtysh ?? '/usr/bin/vtysh');
+  }
+
+  /**
+   * sweep removes directories named `<prefix>*` under parent whose bfdd is gone (no pid file, or its process
+   * is dead) and that are older than a minute (so a bfdd just starting is left alone): leftovers of speakers
+   * that were killed. Returns the directories removed.
+   */
+  static sweep(parent: string, prefix: string): string[] {
+    const removed: string[] = [];
+    let names: string[];
+    try {
+      names = readdirSync(parent).filter((n) => n.startsWith(prefix));
+    } catch {
+      return removed;
+    }
+    for (const name of names) {
+      const dir = join(parent, name);
+      try {
+        if (Date.now() - statSync(dir).mtimeMs < 60_000) continue;
+        const pid = readPid(join(dir, 'bfdd.pid'));
+        if (pid !== undefined && alive(pid)) continue;
+        rmSync(dir, { recursive: true, force: true });
+        removed.push(dir);
+      } catch {
+        /* raced with its owner: leave it */
+      }
+    }
+    return removed;
   }
 
   get #pidFile(): string {
