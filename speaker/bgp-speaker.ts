@@ -575,6 +575,7 @@ class GobgpSpeaker implements BgpSpeaker {
   async stop(): Promise<void> {
     if (this.#stopping) return;
     this.#stopping = true;
+    this.#bfd.retire();
     clearTimeout(this.#retryTimer);
     clearInterval(this.#pollTimer);
     await this.#running?.catch(() => undefined);

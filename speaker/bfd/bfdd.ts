@@ -149,7 +149,7 @@ export class BfddResponder {
   /** apply makes bfdd's peers and profiles equal to `peers`, starting bfdd the first time. */
   async apply(peers: readonly BfdPeerConfig[]): Promise<void> {
     this.#desired = peers;
-    if (peers.length === 0 && this.#started === undefined) return;
+    if (this.#stopping || (peers.length === 0 && this.#started === undefined)) return;
     this.#started ??= this.#start();
     await this.#started;
     await this.#converge();
@@ -165,6 +165,11 @@ export class BfddResponder {
       multihop: s['multihop'] === true,
       status: String(s['status']),
     }));
+  }
+
+  /** retire stops restarting bfdd when it exits (the speaker is shutting down); stop() ends it. */
+  retire(): void {
+    this.#stopping = true;
   }
 
   /** stop ends bfdd (it tells each router "admin down" on the way out) and removes its directory. */
@@ -241,9 +246,10 @@ export class BfddResponder {
       this.#o.log.warn({ code, signal }, 'bfdd exited; restarting it');
       this.#applied.clear();
       this.#profiles.clear();
-      this.#started = sleep(500).then(() => this.#start());
+      // a speaker shutting down (retire/stop within the pause) must not leave a new bfdd behind
+      this.#started = sleep(500).then(() => (this.#stopping ? undefined : this.#start()));
       void this.#started
-        .then(() => this.#converge())
+        .then(() => (this.#stopping ? undefined : this.#converge()))
         .catch((e: unknown) => this.#o.log.warn({ err: (e as Error).message }, 'bfdd restart failed'));
     });
   }
