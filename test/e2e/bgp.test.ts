@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LAB, Lab, type LabPod } from '../harness/netlab.ts';
 import { mergePatch, waitForEndpoints } from '../harness/kube.ts';
-import { stopPid, waitFor } from '../harness/exec.ts';
+import { alive, stopPid, waitFor } from '../harness/exec.ts';
 import { labPools, startIronLB, startSpeaker, type IronLBProcesses } from '../lab/deploy.ts';
 import {
   bfdStates,
@@ -443,6 +443,8 @@ describe('BGP mode', () => {
       'gobgpd and bfdd gone from lab-node-1',
       () => pidsIn(lab, 'node-1', 'gobgpd').length === 0 && pidsIn(lab, 'node-1', 'bfdd').length === 0,
     );
+    // the old speaker keeps its ports through the L2 handoff (1.5 s): start the new one once it is gone
+    await waitFor('the stopped speaker to exit', () => !alive(pid), { timeoutMs: 15_000 });
     procs?.speakers.set(1, startSpeaker(lab, 1));
     await waitNexthops(lab, webPrefix, ALL, { timeoutMs: 60_000, intervalMs: 200 });
     expect(kernelNexthops(lab, webPrefix)).toEqual(ALL);
