@@ -112,12 +112,19 @@ export function labNamespaces(prefix: string): string[] {
     .filter((n) => re.test(n));
 }
 
-/** removeNamespaces kills every process inside the namespaces, then deletes them. */
+/**
+ * removeNamespaces kills every process inside the namespaces, then deletes them. It repeats the sweep (up to five
+ * times) until no process is left, so a process that a dying parent restarts during teardown cannot outlive
+ * its namespace.
+ */
 export async function removeNamespaces(names: string[]): Promise<void> {
-  const pids = names.flatMap((ns) =>
-    run(['ip', 'netns', 'pids', ns], { check: false }).stdout.split('\n').filter(Boolean).map(Number),
-  );
-  await Promise.all(pids.map((pid) => stopPid(pid, 3000)));
+  const pidsIn = (ns: string) =>
+    run(['ip', 'netns', 'pids', ns], { check: false }).stdout.split('\n').filter(Boolean).map(Number);
+  for (let pass = 0; pass < 5; pass++) {
+    const pids = names.flatMap(pidsIn);
+    if (pids.length === 0) break;
+    await Promise.all(pids.map((pid) => stopPid(pid, pass === 0 ? 3000 : 500)));
+  }
   for (const ns of names) run(['ip', 'netns', 'del', ns], { check: false });
 }
 
