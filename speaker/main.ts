@@ -216,8 +216,13 @@ const announcer = new L2Announcer({
     responseSent: (ip) => metrics.responsesSent.inc({ ip }),
     gratuitousSent: (ip) => metrics.gratuitousSent.inc({ ip }),
   },
+  // an address claimed after probing is free again: it leaves the conflict metric
+  onClaimed: (ip) => clearConflictMetric(ip),
   onConflict: (c) => {
-    conflictLabels.set(c.ip, { ip: c.ip, interface: c.interfaceName, mac: c.mac });
+    conflictLabels.set(c.ip, {
+      labels: { ip: c.ip, interface: c.interfaceName, mac: c.mac },
+      at: Date.now(),
+    });
     metrics.conflicts.set({ ip: c.ip, interface: c.interfaceName, mac: c.mac }, 1);
     log.warn(
       { ip: c.ip, interface: c.interfaceName, mac: c.mac, evidence: c.evidence },
@@ -255,8 +260,21 @@ function serviceTarget(svc: k8s.V1Service) {
 }
 
 let lastPlan: L2Plan | undefined;
-/** conflictLabels: the metric labels of each address found in use elsewhere, until no Service holds it. */
-const conflictLabels = new Map<string, { ip: string; interface: string; mac: string }>();
+/**
+ * conflictLabels: the metric labels of each address found in use elsewhere, kept until the address is claimed
+ * successfully again or CONFLICT_METRIC_HOLD_MS pass (the controller's default hold before it reuses it).
+ */
+const conflictLabels = new Map<
+  string,
+  { labels: { ip: string; interface: string; mac: string }; at: number }
+>();
+const CONFLICT_METRIC_HOLD_MS = 15 * 60_000;
+function clearConflictMetric(ip: string): void {
+  const c = conflictLabels.get(ip);
+  if (!c) return;
+  metrics.conflicts.remove(c.labels);
+  conflictLabels.delete(ip);
+}
 let bgp: BgpSpeaker | undefined;
 /**
  * known: the addresses some node was elected for in the previous plan. An address that was not (new, or back
@@ -317,13 +335,8 @@ function replan(trigger: string): void {
   known = elected;
   firstPlan = false;
   announcer.apply({ addresses: plan.announce, fresh });
-  // a conflict stays in the metric while a Service still holds the address; once it moved off, it is gone
-  const held = new Set(plan.services.flatMap((s) => s.ips));
-  for (const [ip, labels] of conflictLabels) {
-    if (held.has(ip)) continue;
-    metrics.conflicts.remove(labels);
-    conflictLabels.delete(ip);
-  }
+  for (const [ip, c] of conflictLabels)
+    if (Date.now() - c.at > CONFLICT_METRIC_HOLD_MS) clearConflictMetric(ip);
   const before = new Set((lastPlan?.services ?? []).filter((s) => s.decision.announce).map((s) => s.key));
   metrics.announced.reset();
   for (const s of plan.services) {
