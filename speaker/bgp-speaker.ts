@@ -26,6 +26,7 @@ import type { Recorder } from '../edge/events.ts';
 import { errorMessage } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
 import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
+import type { SeriesSet } from './metrics.ts';
 import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
 import { BgpStatusObjects } from './bgp/service-status.ts';
 import { BfddResponder, type BfdPeerConfig } from './bfd/bfdd.ts';
@@ -53,6 +54,8 @@ export interface BgpSpeakerContext {
   bfdDir?: string;
   /** ignoreExcludeLabel: do not honour node.kubernetes.io/exclude-from-external-load-balancers. */
   ignoreExcludeLabel?: boolean;
+  /** announced: the BGP series of metallb_speaker_announced (protocol "bgp"). */
+  announced?: SeriesSet<'node' | 'protocol' | 'service' | 'ip'>;
 }
 
 /** BgpSpeaker is the running BGP side. */
@@ -531,6 +534,11 @@ class GobgpSpeaker implements BgpSpeaker {
       );
     }
     this.#announced = announced;
+    this.#ctx.announced?.replace(
+      plan.services
+        .filter((s) => s.decision.announce)
+        .flatMap((s) => s.ips.map((ip) => ({ node: this.#ctx.self, protocol: 'bgp', service: s.key, ip }))),
+    );
     this.#status.sync(entries);
     const byPeer = new Map(plan.peers.map((p) => [p.name, p.spec.address]));
     const counts = new Map<string, number>(plan.peers.map((p) => [p.spec.address, 0]));

@@ -14,7 +14,7 @@ import { isOurs } from '../src/service/view.ts';
 import { planL2, type AnnounceNode, type AnnounceService, type L2Plan } from '../src/announce/l2plan.ts';
 import { LivenessAgent } from './liveness.ts';
 import { L2Announcer } from './l2-announcer.ts';
-import { SpeakerMetrics } from './metrics.ts';
+import { SeriesSet, SpeakerMetrics } from './metrics.ts';
 import { StatusObjects } from './status-objects.ts';
 import { startBgpSpeaker, type BgpSpeaker } from './bgp-speaker.ts';
 
@@ -260,6 +260,7 @@ function serviceTarget(svc: k8s.V1Service) {
 }
 
 let lastPlan: L2Plan | undefined;
+const l2Series = new SeriesSet(metrics.announced);
 /**
  * conflictLabels: the metric labels of each address found in use elsewhere, kept until the address is claimed
  * successfully again or CONFLICT_METRIC_HOLD_MS pass (the controller's default hold before it reuses it).
@@ -338,10 +339,13 @@ function replan(trigger: string): void {
   for (const [ip, c] of conflictLabels)
     if (Date.now() - c.at > CONFLICT_METRIC_HOLD_MS) clearConflictMetric(ip);
   const before = new Set((lastPlan?.services ?? []).filter((s) => s.decision.announce).map((s) => s.key));
-  metrics.announced.reset();
+  l2Series.replace(
+    plan.services
+      .filter((s) => s.decision.announce)
+      .flatMap((s) => s.ips.map((ip) => ({ node: self, protocol: 'layer2', service: s.key, ip }))),
+  );
   for (const s of plan.services) {
     if (!s.decision.announce) continue;
-    for (const ip of s.ips) metrics.announced.set({ node: self, protocol: 'layer2', service: s.key, ip }, 1);
     if (!before.has(s.key)) {
       const svc = getService(s.key);
       if (svc)
@@ -422,6 +426,8 @@ async function main(): Promise<void> {
     recorder,
     gobgpApi: f['gobgp-api'] as string,
     spawn: f['gobgp-spawn'] !== 'false',
+    ignoreExcludeLabel: f['ignore-exclude-lb'],
+    announced: new SeriesSet(metrics.announced),
   });
   // hear from the other speakers before the first election, so a restart does not grab every address
   await new Promise((r) => setTimeout(r, Number(f['liveness-timeout'])));

@@ -1,10 +1,31 @@
 // The speaker's Prometheus metrics: MetalLB's names plus IronLB's own.
-import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Registry, collectDefaultMetrics, type LabelValues } from 'prom-client';
+
+/**
+ * SeriesSet keeps one owner's series of a shared gauge equal to a given list: series no longer listed are
+ * removed, listed ones set to 1. Layer 2 and BGP each own their series of metallb_speaker_announced.
+ */
+export class SeriesSet<L extends string> {
+  private current = new Map<string, LabelValues<L>>();
+  private readonly gauge: Gauge<L>;
+
+  constructor(gauge: Gauge<L>) {
+    this.gauge = gauge;
+  }
+
+  /** replace makes the owner's series exactly `series`. O(old + new). */
+  replace(series: readonly LabelValues<L>[]): void {
+    const next = new Map(series.map((l) => [JSON.stringify(l), l]));
+    for (const [k, l] of this.current) if (!next.has(k)) this.gauge.remove(l);
+    for (const l of next.values()) this.gauge.set(l, 1);
+    this.current = next;
+  }
+}
 
 /** SpeakerMetrics holds every metric the speaker exports, in its own registry. */
 export class SpeakerMetrics {
   readonly registry = new Registry();
-  readonly announced: Gauge;
+  readonly announced: Gauge<'node' | 'protocol' | 'service' | 'ip'>;
   readonly requestsReceived: Counter;
   readonly responsesSent: Counter;
   readonly gratuitousSent: Counter;
