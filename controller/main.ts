@@ -4,7 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../edge/log.ts';
-import { Informer, errorMessage } from '../edge/informer.ts';
+import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
 import { WorkQueue } from '../edge/workqueue.ts';
 import { LeaderElector } from '../edge/leader.ts';
 import { EventRecorder } from '../edge/events.ts';
@@ -12,7 +12,7 @@ import { serveMetrics } from '../edge/http.ts';
 import { ServiceController, keyOf } from './service-controller.ts';
 import { ApiStatusWriter, PoolStatusWriter, poolStatusBody, type PoolStatusBody } from './writers.ts';
 import { ControllerMetrics } from './metrics.ts';
-import { reuseConnections } from '../edge/connections.ts';
+import { loadKubeConfig } from '../edge/connections.ts';
 import { serveWebhook } from './webhook.ts';
 import { ensureWebhookCert } from './webhook-cert.ts';
 import { mkdtempSync } from 'node:fs';
@@ -84,12 +84,8 @@ if (f.help) {
 
 const log = createLogger('ironlb-controller', f['log-level']);
 const namespace = f.namespace as string;
-const kc = new k8s.KubeConfig();
-if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-else kc.loadFromCluster();
-reuseConnections(kc);
+const kc = loadKubeConfig(f.kubeconfig);
 const core = kc.makeApiClient(k8s.CoreV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const metrics = new ControllerMetrics();
 const recorder = new EventRecorder(kc, { component: 'ironlb-controller', host: f.identity as string, log });
 const queue = new WorkQueue({
@@ -105,21 +101,8 @@ const canWrite = () => (elector ? elector.isLeader() : leading);
 
 type Obj = k8s.KubernetesObject & { spec?: unknown; status?: unknown };
 const crd = (plural: string, version = 'v1beta1') =>
-  new Informer<Obj>(kc, {
-    name: plural,
-    path: `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`,
-    list: () =>
-      custom.listNamespacedCustomObject({ group: 'metallb.io', version, namespace, plural }) as Promise<
-        k8s.KubernetesListObject<Obj>
-      >,
-    log,
-  });
-const services = new Informer<k8s.V1Service>(kc, {
-  name: 'services',
-  path: '/api/v1/services',
-  list: () => core.listServiceForAllNamespaces(),
-  log,
-});
+  metallbInformer<Obj>(kc, { namespace, plural, version, log });
+const services = serviceInformer(kc, log);
 const namespaces = new Informer<k8s.V1Namespace>(kc, {
   name: 'namespaces',
   path: '/api/v1/namespaces',

@@ -9,7 +9,7 @@ import type { Config } from '../src/config/model.ts';
 import { Allocator, type Assignment } from '../src/allocator/allocator.ts';
 import { AllocationError } from '../src/allocator/errors.ts';
 import { ANNOTATIONS, isOurs, toServiceView, type ServiceView } from '../src/service/view.ts';
-import type { Recorder, EventTarget } from '../edge/events.ts';
+import { serviceTarget, type Recorder } from '../edge/events.ts';
 import { DONE, type ReconcileResult } from '../edge/workqueue.ts';
 import type { Logger } from '../edge/log.ts';
 
@@ -93,17 +93,22 @@ export interface ServiceControllerOptions {
   now?: () => number;
 }
 
-function serviceTarget(svc: V1Service): EventTarget {
-  return {
-    kind: 'Service',
-    apiVersion: 'v1',
-    namespace: svc.metadata?.namespace,
-    name: svc.metadata?.name ?? '',
-    uid: svc.metadata?.uid,
-  };
-}
-
 type PoolObject = { kind: string; metadata?: { name?: string; uid?: string } };
+
+// poolSignature is everything parseConfig reads from pool objects (not their status), in a stable order.
+function poolSignature(objects: readonly PoolObject[]): string {
+  return JSON.stringify(
+    objects
+      .map((o) => {
+        const { metadata: m, spec } = o as PoolObject & {
+          metadata?: { creationTimestamp?: unknown; labels?: unknown; namespace?: string };
+          spec?: unknown;
+        };
+        return [m?.namespace, m?.name, m?.uid, m?.creationTimestamp, m?.labels, spec];
+      })
+      .sort((a, b) => (JSON.stringify(a) < JSON.stringify(b) ? -1 : 1)),
+  );
+}
 const poolName = (o: PoolObject) => o.metadata?.name ?? '';
 const poolUid = (o: PoolObject) => o.metadata?.uid;
 
@@ -130,6 +135,8 @@ export class ServiceController {
   readonly pending = new Map<string, string>();
   private warnedDeprecated = new Set<string>();
   private poolProblems: ConfigProblem[] = [];
+  /** poolsSeen is poolSignature of the pools last parsed. */
+  private poolsSeen: string | undefined;
   /** conflicts: addresses avoided because another host uses them, by address. */
   readonly conflicts = new Map<string, ConflictRecord>();
   private config: Config | undefined;
@@ -159,6 +166,12 @@ export class ServiceController {
     const objects = rawPools.map(
       (p) => ({ kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', ...(p as object) }) as PoolObject,
     );
+    // The controller's own pool status writes come back as pool updates. Only what parseConfig reads may
+    // change the outcome; anything else (status) must not requeue every Service, or each status write during a
+    // burst of Services costs O(Services): 138 reconciles per Service for 5,000 Services, measured.
+    const signature = poolSignature(objects);
+    if (signature === this.poolsSeen) return this.poolProblems;
+    this.poolsSeen = signature;
     const parsed = parseConfig(objects, options);
     const { problems } = parsed;
     let config = parsed.config;

@@ -3,7 +3,7 @@
 // handshake per call, and a kept-alive socket left behind in a pool nobody uses again. Measured with
 // bench/controller.bench.ts: 16 ms of controller CPU and ~0.5 MiB of peak RSS per Service created, 491 MiB for
 // a burst of 1,000 Services (the Deployment's limit is 512Mi), and 5× the API server's CPU for the handshakes.
-import type { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig as KubeConfigClass, type KubeConfig } from '@kubernetes/client-node';
 
 /**
  * reuseConnections makes every client made from kc share one dispatcher (one keep-alive pool per API server).
@@ -16,4 +16,16 @@ export function reuseConnections(kc: KubeConfig): void {
   if (typeof create !== 'function') return;
   let shared: unknown;
   k.createDispatcher = (...args: unknown[]) => (shared ??= create(...args));
+}
+
+/**
+ * loadKubeConfig loads a kubeconfig file, or the in-cluster configuration when path is unset, with one
+ * connection pool for every client made from it (reuseConnections).
+ */
+export function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfigClass();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromCluster();
+  reuseConnections(kc);
+  return kc;
 }

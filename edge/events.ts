@@ -98,3 +98,14 @@ export class EventRecorder implements Recorder {
     });
   }
 }
+
+/** serviceTarget names a Service as the object of an Event. */
+export function serviceTarget(svc: k8s.V1Service): EventTarget {
+  return {
+    kind: 'Service',
+    apiVersion: 'v1',
+    namespace: svc.metadata?.namespace,
+    name: svc.metadata?.name ?? '',
+    uid: svc.metadata?.uid,
+  };
+}

@@ -126,3 +126,33 @@ export function errorMessage(err: unknown): string {
   }
   return err instanceof Error ? err.message : String(err);
 }
+
+/** metallbInformer watches one metallb.io kind in one namespace (every IronLB program reads them). */
+export function metallbInformer<T extends k8s.KubernetesObject>(
+  kc: k8s.KubeConfig,
+  options: { namespace: string; plural: string; version?: string; log?: Logger },
+): Informer<T> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const { namespace, plural } = options;
+  const version = options.version ?? 'v1beta1';
+  return new Informer<T>(kc, {
+    name: plural,
+    path: `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`,
+    list: () =>
+      custom.listNamespacedCustomObject({ group: 'metallb.io', version, namespace, plural }) as Promise<
+        k8s.KubernetesListObject<T>
+      >,
+    log: options.log,
+  });
+}
+
+/** serviceInformer watches every Service in the cluster. */
+export function serviceInformer(kc: k8s.KubeConfig, log?: Logger): Informer<k8s.V1Service> {
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  return new Informer<k8s.V1Service>(kc, {
+    name: 'services',
+    path: '/api/v1/services',
+    list: () => core.listServiceForAllNamespaces(),
+    log,
+  });
+}

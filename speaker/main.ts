@@ -4,10 +4,10 @@
 import * as k8s from '@kubernetes/client-node';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../edge/log.ts';
-import { Informer, errorMessage } from '../edge/informer.ts';
-import { EventRecorder } from '../edge/events.ts';
+import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
+import { EventRecorder, serviceTarget } from '../edge/events.ts';
 import { serveMetrics } from '../edge/http.ts';
-import { reuseConnections } from '../edge/connections.ts';
+import { loadKubeConfig } from '../edge/connections.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import type { Config } from '../src/config/model.ts';
 import { isOurs } from '../src/service/view.ts';
@@ -76,35 +76,18 @@ if (f.election !== 'evenSpread' && f.election !== 'metallb') {
 const self = f['node-name'];
 const namespace = f.namespace as string;
 const log = createLogger('ironlb-speaker', f['log-level']).child({ node: self });
-const kc = new k8s.KubeConfig();
-if (f.kubeconfig) kc.loadFromFile(f.kubeconfig);
-else kc.loadFromCluster();
-reuseConnections(kc);
+const kc = loadKubeConfig(f.kubeconfig);
 const core = kc.makeApiClient(k8s.CoreV1Api);
 const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-const custom = kc.makeApiClient(k8s.CustomObjectsApi);
 const metrics = new SpeakerMetrics();
 const recorder = new EventRecorder(kc, { component: 'ironlb-speaker', host: self, log });
 
 type Obj = k8s.KubernetesObject & { spec?: unknown };
 const crd = (plural: string, kind: string, version = 'v1beta1') => ({
   kind,
-  informer: new Informer<Obj>(kc, {
-    name: plural,
-    path: `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`,
-    list: () =>
-      custom.listNamespacedCustomObject({ group: 'metallb.io', version, namespace, plural }) as Promise<
-        k8s.KubernetesListObject<Obj>
-      >,
-    log,
-  }),
+  informer: metallbInformer<Obj>(kc, { namespace, plural, version, log }),
 });
-const services = new Informer<k8s.V1Service>(kc, {
-  name: 'services',
-  path: '/api/v1/services',
-  list: () => core.listServiceForAllNamespaces(),
-  log,
-});
+const services = serviceInformer(kc, log);
 const nodes = new Informer<k8s.V1Node>(kc, {
   name: 'nodes',
   path: '/api/v1/nodes',
@@ -249,16 +232,6 @@ function getService(key: string): k8s.V1Service | undefined {
   const [ns, name] = key.split('/');
   return services.get(name ?? '', ns);
 }
-function serviceTarget(svc: k8s.V1Service) {
-  return {
-    kind: 'Service',
-    apiVersion: 'v1',
-    namespace: svc.metadata?.namespace,
-    name: svc.metadata?.name ?? '',
-    uid: svc.metadata?.uid,
-  };
-}
-
 let lastPlan: L2Plan | undefined;
 const l2Series = new SeriesSet(metrics.announced);
 /**
