@@ -123,7 +123,7 @@ describe('controller: allocation', () => {
     const ev = await env.waitEvent('x3', 'AllocationFailed');
     expect(ev.message).toContain('no available IPs');
     expect(ingressIPs(await env.getService('x3'))).toEqual([]);
-    expect((await env.poolStatus('manual'))?.assignedIPv4).toBe(1);
+    await env.waitPoolStatus('manual', 'one address assigned', (st) => st.assignedIPv4 === 1);
 
     await env.service('ghost', { annotations: { 'metallb.io/address-pool': 'nope' } });
     expect((await env.waitEvent('ghost', 'AllocationFailed')).message).toContain('pool "nope"');

@@ -55,6 +55,9 @@ describe('controller: loadBalancerClass', () => {
     expect((await env.getService('plain'))?.metadata?.annotations?.[POOL_ANNOTATION]).toBe('plain-pool');
     expect((await env.getService('classy'))?.metadata?.annotations?.[POOL_ANNOTATION]).toBe('class-pool');
 
+    // Events are written after the status: wait for them before comparing the full lists
+    await env.waitEvent('plain', 'IPAllocated');
+    await env.waitEvent('classy', 'IPAllocated');
     // both have looked at every Service of the cluster at least once since
     await allReconciled(c, none);
     await allReconciled(c, withClass);

@@ -43,7 +43,8 @@ describe('controller: leader election', () => {
     await env.service('s2');
     expect(await env.waitIPs('s1')).toEqual(['192.0.2.0']);
     expect(await env.waitIPs('s2')).toEqual(['192.0.2.1']);
-    expect(await writes(r1)).toBeGreaterThanOrEqual(2);
+    // the counter moves once the write's response is back, a moment after the status is visible
+    await waitFor('replica-1 to count its writes', async () => (await writes(r1)) >= 2, { log: r1.log });
     // the standby saw the same Services in its cache and wrote nothing
     expect(await writes(r2)).toBe(0);
     expect(await r2.metric('ironlb_controller_reconciles_total', { result: 'ok' })).toBeUndefined();
@@ -60,7 +61,7 @@ describe('controller: leader election', () => {
     expect(after.spec?.holderIdentity).toBe('replica-2');
     expect(after.spec?.leaseTransitions).toBe(transitions + 1);
     expect(await r2.metric('ironlb_controller_is_leader')).toBe(1);
-    expect(await writes(r2)).toBeGreaterThanOrEqual(1);
+    await waitFor('replica-2 to count its writes', async () => (await writes(r2)) >= 1, { log: r2.log });
     // what replica-1 assigned is what replica-2 restored
     expect(ingressIPs(await env.getService('s1'))).toEqual(['192.0.2.0']);
     expect(ingressIPs(await env.getService('s2'))).toEqual(['192.0.2.1']);
@@ -109,7 +110,9 @@ describe('controller: leader election', () => {
       (s) => ingressIPs(s)[0],
     );
     expect(new Set(ips).size).toBe(20);
-    expect(await writes(leader)).toBeGreaterThanOrEqual(20);
+    await waitFor('the leader to count its writes', async () => (await writes(leader)) >= 20, {
+      log: leader.log,
+    });
     expect(await writes(standby)).toBe(0);
     expect((await lease(env)).spec?.holderIdentity).toBe('burst-1');
   });
