@@ -6,7 +6,7 @@
 import type { BfdProfile, BgpAdvertisement, Config, Peer } from '../config/model.ts';
 import { anySelectorMatches } from '../config/selector.ts';
 import { EXCLUDE_FROM_LB_LABEL } from '../election/election.ts';
-import type { LargeCommunity } from '../bgp/community.ts';
+import { wireCommunities } from '../bgp/community.ts';
 import { buildPathSpec, mergePathSpecs, type PathParams, type PathSpec } from '../bgp/path.ts';
 import type { GlobalSpec, PeerSpec } from '../bgp/peer.ts';
 import { formatPrefix, parseIPAddress, type AddressFamily } from '../bgp/prefix.ts';
@@ -204,17 +204,10 @@ export function bgpAdvertisementsFor(
 
 /** pathParamsOf converts an advertisement's attributes into the path builder's parameters. */
 export function pathParamsOf(adv: BgpAdvertisement): PathParams {
-  const communities: number[] = [];
-  const largeCommunities: LargeCommunity[] = [];
-  for (const c of adv.communities) {
-    if (c.kind === 'standard') communities.push(c.asn * 0x10000 + c.value);
-    else largeCommunities.push({ globalAdmin: c.global, localData1: c.local1, localData2: c.local2 });
-  }
   return {
     aggregationLength: adv.aggregationLength,
     aggregationLengthV6: adv.aggregationLengthV6,
-    communities,
-    largeCommunities,
+    ...wireCommunities(adv.communities),
     ...(adv.localPref !== undefined ? { localPref: adv.localPref } : {}),
   };
 }

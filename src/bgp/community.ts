@@ -1,56 +1,14 @@
-// BGP communities in the two forms MetalLB's BGPAdvertisement accepts: standard `asn:value` (RFC 1997, two
-// 16-bit halves) and large `large:global:local1:local2` (RFC 8092, three 32-bit parts).
+// BGP communities as they go on the wire: standard ones as 32-bit values (RFC 1997, two 16-bit halves) and
+// large ones (RFC 8092, three 32-bit parts). Text is parsed once, by the config parse step
+// (src/config/community.ts); this file checks, orders and prints the wire values.
+
+import type { Community as ModelCommunity } from '../config/model.ts';
 
 /** LargeCommunity is an RFC 8092 large community; each part is an unsigned 32-bit integer. */
 export interface LargeCommunity {
   readonly globalAdmin: number;
   readonly localData1: number;
   readonly localData2: number;
-}
-
-/** Community is one parsed community value: a standard one as its 32-bit value, or a large one. */
-export type Community =
-  | { readonly kind: 'standard'; readonly value: number }
-  | { readonly kind: 'large'; readonly value: LargeCommunity };
-
-const UINT = /^(0|[1-9][0-9]*)$/;
-
-function parsePart(text: string, max: number, community: string): number {
-  const value = UINT.test(text) ? Number(text) : NaN;
-  if (!(value <= max)) {
-    throw new RangeError(`Invalid community "${community}": "${text}" is not an integer from 0 to ${max}`);
-  }
-  return value;
-}
-
-/**
- * parseCommunity parses `65000:100` (each half 0–65535) into its 32-bit value `65000 << 16 | 100`, and
- * `large:1:2:3` (each part 0–4294967295) into a LargeCommunity, as MetalLB does. Throws a TypeError for any
- * other shape and a RangeError for an out-of-range part.
- */
-export function parseCommunity(text: string): Community {
-  const parts = text.split(':');
-  if (parts.length === 2) {
-    const [high = '', low = ''] = parts;
-    return {
-      kind: 'standard',
-      value: parsePart(high, 0xffff, text) * 0x10000 + parsePart(low, 0xffff, text),
-    };
-  }
-  if (parts.length === 4 && parts[0] === 'large') {
-    const [, globalAdmin = '', localData1 = '', localData2 = ''] = parts;
-    return {
-      kind: 'large',
-      value: {
-        globalAdmin: parsePart(globalAdmin, 0xffffffff, text),
-        localData1: parsePart(localData1, 0xffffffff, text),
-        localData2: parsePart(localData2, 0xffffffff, text),
-      },
-    };
-  }
-  throw new TypeError(
-    `Invalid community "${text}": expected "<0-65535>:<0-65535>" or "large:<uint32>:<uint32>:<uint32>"`,
-  );
 }
 
 /** formatStandardCommunity prints a 32-bit community as `high:low` (FRR's JSON shows the same form). */
@@ -98,4 +56,21 @@ export function normalizeLargeCommunities(values: readonly LargeCommunity[]): La
   return sorted
     .filter((value, i) => i === 0 || compareLarge(value, sorted[i - 1] as LargeCommunity) !== 0)
     .map(({ globalAdmin, localData1, localData2 }) => ({ globalAdmin, localData1, localData2 }));
+}
+
+/**
+ * wireCommunities turns parsed communities (the config model's, from src/config/community.ts) into the path
+ * builder's wire values: standard ones as 32-bit numbers, large ones as three parts. Order is kept.
+ */
+export function wireCommunities(list: readonly ModelCommunity[]): {
+  communities: number[];
+  largeCommunities: LargeCommunity[];
+} {
+  const communities: number[] = [];
+  const largeCommunities: LargeCommunity[] = [];
+  for (const c of list) {
+    if (c.kind === 'standard') communities.push(c.asn * 0x10000 + c.value);
+    else largeCommunities.push({ globalAdmin: c.global, localData1: c.local1, localData2: c.local2 });
+  }
+  return { communities, largeCommunities };
 }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { parseCommunity } from './community.ts';
+import { parseCommunity } from '../config/community.ts';
+import { wireCommunities } from './community.ts';
 import {
   buildAddPathRequest,
   buildDeletePathRequest,
@@ -13,8 +14,9 @@ import type { PathUuid } from './uuid.ts';
 
 const c = (text: string): number => {
   const parsed = parseCommunity(text);
-  if (parsed.kind !== 'standard') throw new Error('test expects a standard community');
-  return parsed.value;
+  if (!parsed.ok || parsed.community.kind !== 'standard')
+    throw new Error('test expects a standard community');
+  return wireCommunities([parsed.community]).communities[0] as number;
 };
 const host: PathParams = {
   aggregationLength: 32,

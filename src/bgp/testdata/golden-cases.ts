@@ -2,20 +2,20 @@
 // file as <name>.json, is compared by requests.golden.test.ts, and is rewritten by speaker/bgp/update-golden.ts.
 // The values are lab values (ARCHITECTURE.md): router AS 64512 at 192.0.2.1, node AS 64513 at 192.0.2.11.
 
-import { parseCommunity, type LargeCommunity } from '../community.ts';
+import { parseCommunity } from '../../config/community.ts';
+import { wireCommunities } from '../community.ts';
 import { buildAddPathRequest, buildDeletePathRequest, buildPathSpec, type PathParams } from '../path.ts';
 import { buildAddPeerRequest, buildDeletePeerRequest, buildStartBgpRequest } from '../peer.ts';
 import { parsePathUuid } from '../uuid.ts';
 
 function communities(...texts: string[]): Pick<PathParams, 'communities' | 'largeCommunities'> {
-  const standard: number[] = [];
-  const large: LargeCommunity[] = [];
-  for (const text of texts) {
-    const c = parseCommunity(text);
-    if (c.kind === 'standard') standard.push(c.value);
-    else large.push(c.value);
-  }
-  return { communities: standard, largeCommunities: large };
+  return wireCommunities(
+    texts.map((text) => {
+      const c = parseCommunity(text);
+      if (!c.ok) throw new Error(c.message);
+      return c.community;
+    }),
+  );
 }
 
 const hostRoutes = { aggregationLength: 32, aggregationLengthV6: 128 };
