@@ -33,6 +33,7 @@ export class LeaderElector {
   private leading = false;
   private timer: Timer | undefined;
   private stopped = false;
+  private inflight: Promise<void> | undefined;
 
   constructor(kc: k8s.KubeConfig, options: LeaderOptions) {
     this.api = kc.makeApiClient(k8s.CoordinationV1Api);
@@ -61,9 +62,16 @@ export class LeaderElector {
     this.timer = this.clock.setTimeout(() => void this.tick(), this.o.retryPeriodSeconds * 1000);
   }
 
-  private async tick(): Promise<void> {
+  private tick(): Promise<void> {
+    this.inflight = this.round().finally(() => (this.inflight = undefined));
+    return this.inflight;
+  }
+
+  private async round(): Promise<void> {
     try {
       const ok = await this.tryAcquireOrRenew();
+      // stop() ran while this renewal was in flight: its result must not make us leader again
+      if (this.stopped) return;
       if (ok) {
         this.lastRenew = this.clock.now();
         if (!this.leading) {
@@ -131,11 +139,12 @@ export class LeaderElector {
     return true;
   }
 
-  /** stop ends renewal and, when leading, releases the Lease so a standby takes over at once. */
+  /** stop ends renewal (waiting for one in flight) and releases the Lease if it names us, so a standby takes over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     this.timer?.cancel();
-    if (!this.leading) return;
+    await this.inflight;
+    // release whenever the Lease names us, even if a renewal that acquired it finished after stop() began
     this.leading = false;
     try {
       const lease = await this.api.readNamespacedLease({ name: this.o.name, namespace: this.o.namespace });
