@@ -15,17 +15,20 @@ class FakeCluster implements StatusWriter, Recorder {
   conditions: { key: string; type: string; status: string; reason: string }[] = [];
   events: { name: string; type: string; reason: string; message: string }[] = [];
 
-  async writeAssignment(svc: V1Service, ips: string[], pool: string | undefined): Promise<void> {
+  rv = 1;
+  async writeAssignment(svc: V1Service, ips: string[], pool: string | undefined): Promise<string[]> {
     const key = `${svc.metadata?.namespace}/${svc.metadata?.name}`;
     this.writes.push({ key, ips, ...(pool ? { pool } : {}) });
     const cur = this.services.get(key);
-    if (!cur) return;
+    if (!cur) return [];
     cur.metadata = {
       ...cur.metadata,
       annotations: { ...cur.metadata?.annotations, ...(pool ? { [POOL_ANNOTATION]: pool } : {}) },
     };
     if (!pool) delete cur.metadata.annotations?.[POOL_ANNOTATION];
     cur.status = { ...cur.status, loadBalancer: { ingress: ips.map((ip) => ({ ip })) } };
+    cur.metadata.resourceVersion = String(++this.rv);
+    return [cur.metadata.resourceVersion];
   }
   async writeCondition(
     svc: V1Service,
@@ -176,6 +179,26 @@ describe('ServiceController', () => {
     });
     expect(c.conflicts.get('192.0.2.50')?.detectedBy).toBe('n1');
     expect(c.allocator.avoidedAddresses().map((a) => a.ip)).toEqual(['192.0.2.50']);
+  });
+
+  it("does not write again while the cache lags behind its own write, but answers anyone else's change", async () => {
+    const { cluster, c, add } = setup([pool('lab', ['192.0.2.70/32'])]);
+    const before = lbService('a', { metadata: { name: 'a', resourceVersion: '100' } });
+    add(structuredClone(before));
+    await c.reconcile('app/a');
+    expect(cluster.writes).toHaveLength(1);
+    // the watch has not delivered our write yet: the cache still holds version 100
+    cluster.services.set('app/a', structuredClone(before));
+    await c.reconcile('app/a');
+    expect(cluster.writes).toHaveLength(1);
+    expect(cluster.events.filter((e) => e.reason === 'IPAllocated')).toHaveLength(1);
+    // someone cleared the status by hand: a new version, so the controller writes it back
+    cluster.services.set('app/a', {
+      ...structuredClone(before),
+      metadata: { ...before.metadata, resourceVersion: '205' },
+    });
+    await c.reconcile('app/a');
+    expect(cluster.writes).toHaveLength(2);
   });
 
   it('does nothing while another replica holds the Lease', async () => {

@@ -58,8 +58,11 @@ export interface ServiceStore {
 
 /** StatusWriter is the narrow write side: status addresses and the pool annotation of one Service. */
 export interface StatusWriter {
-  /** writeAssignment sets status.loadBalancer.ingress to ips and the pool annotation (undefined removes it). */
-  writeAssignment(svc: V1Service, ips: string[], pool: string | undefined): Promise<void>;
+  /**
+   * writeAssignment sets status.loadBalancer.ingress to ips and the pool annotation (undefined removes it).
+   * Returns the resourceVersions the Service passed through, in order (the last one is the final state).
+   */
+  writeAssignment(svc: V1Service, ips: string[], pool: string | undefined): Promise<string[]>;
   /** writeCondition sets one status condition (merged by type). */
   writeCondition(
     svc: V1Service,
@@ -137,6 +140,12 @@ export class ServiceController {
   private poolProblems: ConfigProblem[] = [];
   /** poolsSeen is poolSignature of the pools last parsed. */
   private poolsSeen: string | undefined;
+  /**
+   * lastWrite: this controller's last assignment write per Service and the resourceVersions that are older
+   * than its final state (the version it started from, and its own in-between versions), until the cache
+   * shows the write. See reconcile.
+   */
+  private readonly lastWrite = new Map<string, { ips: string; pool: string; before: Set<string> }>();
   /** conflicts: addresses avoided because another host uses them, by address. */
   readonly conflicts = new Map<string, ConflictRecord>();
   private config: Config | undefined;
@@ -294,6 +303,7 @@ export class ServiceController {
   async reconcile(key: string): Promise<ReconcileResult> {
     const svc = this.o.store.getService(key);
     if (!svc) {
+      this.lastWrite.delete(key);
       if (this.allocator.release(key)) this.freed(key);
       this.pending.delete(key);
       return DONE;
@@ -333,9 +343,22 @@ export class ServiceController {
     this.o.hooks?.onAssigned?.(assignment);
     const annotated = svc.metadata?.annotations?.[POOL_ANNOTATION];
     if (assignment.changed || annotated !== assignment.pool) {
-      await this.o.writer.writeAssignment(svc, assignment.ips, assignment.pool);
+      // the annotation and status are two writes: the first one's event can bring the Service back before the
+      // cache holds the second. While the cache shows a version from before our write finished, the write is
+      // on its way and doing it again is waste; any other version is someone else's change and is answered.
+      const mine = this.lastWrite.get(key);
+      const rv = svc.metadata?.resourceVersion ?? '';
+      const stale =
+        mine?.ips === assignment.ips.join(',') && mine.pool === assignment.pool && mine.before.has(rv);
+      if (stale) return DONE;
+      const versions = await this.o.writer.writeAssignment(svc, assignment.ips, assignment.pool);
+      this.lastWrite.set(key, {
+        ips: assignment.ips.join(','),
+        pool: assignment.pool,
+        before: new Set([rv, ...versions.slice(0, -1)]),
+      });
       this.o.hooks?.onStatusWrite?.();
-    }
+    } else this.lastWrite.delete(key);
     const conflict = conflictsOf(svc);
     if (conflict?.active && !conflict.ips.some((ip) => assignment.ips.includes(ip))) {
       await this.o.writer.writeCondition(svc, {

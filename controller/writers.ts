@@ -17,11 +17,12 @@ export class ApiStatusWriter implements StatusWriter {
     this.core = kc.makeApiClient(k8s.CoreV1Api);
   }
 
-  async writeAssignment(svc: k8s.V1Service, ips: string[], pool: string | undefined): Promise<void> {
+  async writeAssignment(svc: k8s.V1Service, ips: string[], pool: string | undefined): Promise<string[]> {
+    const versions: string[] = [];
     const name = svc.metadata?.name ?? '';
     const namespace = svc.metadata?.namespace ?? '';
     if ((svc.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== pool) {
-      await this.core.patchNamespacedService(
+      const patched = await this.core.patchNamespacedService(
         {
           name,
           namespace,
@@ -30,10 +31,11 @@ export class ApiStatusWriter implements StatusWriter {
         },
         mergePatch,
       );
+      versions.push(patched.metadata?.resourceVersion ?? '');
     }
     const ingress = ips.map((ip) => ({ ip, ipMode: 'VIP' }));
     // status last: speakers act on status, so the annotation is already there when they look
-    await this.core.patchNamespacedServiceStatus(
+    const final = await this.core.patchNamespacedServiceStatus(
       {
         name,
         namespace,
@@ -42,6 +44,8 @@ export class ApiStatusWriter implements StatusWriter {
       },
       mergePatch,
     );
+    versions.push(final.metadata?.resourceVersion ?? '');
+    return versions;
   }
 
   /** writeCondition sets one Service status condition: a strategic merge on conditions, keyed by type. */
