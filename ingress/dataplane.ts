@@ -209,6 +209,18 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     throw new Error(`HAProxy in "${dir}" did not answer on its admin socket within ${timeoutMs} ms`);
   };
 
+  const waitUntilNotListening = async (pid: number, ms: number): Promise<void> => {
+    const deadline = Date.now() + ms;
+    while (Date.now() < deadline) {
+      const out = await new Promise<string>((resolve) =>
+        execFile('ss', ['-Hltnp'], (err, stdout) => resolve(err ? '' : stdout)),
+      );
+      if (!out.includes(`pid=${pid},`)) return;
+      await sleep(10);
+    }
+    log({ msg: 'old haproxy worker still listening after reload', dir, pid });
+  };
+
   let worker: number;
   try {
     worker = await waitForWorker();
@@ -253,6 +265,9 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     // SIGUSR2 rather than the master CLI: the master re-executes itself on reload, so its socket comes and goes.
     child.kill('SIGUSR2');
     worker = await waitForWorker(before);
+    // the old worker keeps accepting on the shared listeners until it soft-stops: a request right after apply
+    // could still meet the old configuration. Return only once it listens no more (or is gone).
+    await waitUntilNotListening(before, Math.min(timeoutMs, 2000));
     state = plan.state;
     lastPlan = plan;
     stats.reloads++;
