@@ -28,7 +28,7 @@ import type { Logger } from '../edge/log.ts';
 import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
 import type { SeriesSet } from './metrics.ts';
 import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
-import { BgpStatusObjects } from './bgp/service-status.ts';
+import { BGP_STATUS, NodeStatusObjects } from './status-objects.ts';
 import { BfddResponder, type BfdPeerConfig } from './bfd/bfdd.ts';
 
 /** BgpInputs is what every BGP plan depends on; main.ts passes a fresh one on every change. */
@@ -113,7 +113,7 @@ function netnsId(): string {
 class GobgpSpeaker implements BgpSpeaker {
   readonly #ctx: BgpSpeakerContext;
   readonly #log: Logger;
-  readonly #status: BgpStatusObjects;
+  readonly #status: NodeStatusObjects;
   readonly #bfd: BfddResponder;
   readonly #metrics: {
     sessionUp: Gauge;
@@ -140,7 +140,11 @@ class GobgpSpeaker implements BgpSpeaker {
   constructor(ctx: BgpSpeakerContext) {
     this.#ctx = ctx;
     this.#log = ctx.log.child({ component: 'bgp' });
-    this.#status = new BgpStatusObjects(ctx.kc, { namespace: ctx.namespace, node: ctx.self, log: this.#log });
+    this.#status = new NodeStatusObjects(ctx.kc, BGP_STATUS, {
+      namespace: ctx.namespace,
+      node: ctx.self,
+      log: this.#log,
+    });
     this.#bfd = new BfddResponder({
       dir: ctx.bfdDir ?? join(tmpdir(), `ironlb-bfdd-${ctx.self}-${netnsId()}`),
       log: this.#log.child({ component: 'bfd' }),
@@ -539,7 +543,7 @@ class GobgpSpeaker implements BgpSpeaker {
         .filter((s) => s.decision.announce)
         .flatMap((s) => s.ips.map((ip) => ({ node: this.#ctx.self, protocol: 'bgp', service: s.key, ip }))),
     );
-    this.#status.sync(entries);
+    this.#status.sync(entries.map((e) => ({ key: e.key, detail: { peers: [...e.peers].sort() } })));
     const byPeer = new Map(plan.peers.map((p) => [p.name, p.spec.address]));
     const counts = new Map<string, number>(plan.peers.map((p) => [p.spec.address, 0]));
     for (const path of plan.paths) {

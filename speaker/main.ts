@@ -15,7 +15,7 @@ import { planL2, type AnnounceNode, type AnnounceService, type L2Plan } from '..
 import { LivenessAgent } from './liveness.ts';
 import { L2Announcer } from './l2-announcer.ts';
 import { SeriesSet, SpeakerMetrics } from './metrics.ts';
-import { StatusObjects } from './status-objects.ts';
+import { L2_STATUS, NodeStatusObjects, reportConflict } from './status-objects.ts';
 import { startBgpSpeaker, type BgpSpeaker } from './bgp-speaker.ts';
 
 const env = process.env;
@@ -221,12 +221,12 @@ const announcer = new L2Announcer({
           'AddressConflict',
           `Address "${c.ip}" is already in use by another host (MAC ${c.mac}) on ${self}/${c.interfaceName}: not announcing it`,
         );
-        statusObjects.reportConflict(svc, c.ip, c.mac, c.interfaceName);
+        reportConflict(core, svc, { ip: c.ip, mac: c.mac, interfaceName: c.interfaceName, node: self, log });
       }
     }
   },
 });
-const statusObjects = new StatusObjects(kc, { namespace, node: self, log });
+const statusObjects = new NodeStatusObjects(kc, L2_STATUS, { namespace, node: self, log });
 
 function getService(key: string): k8s.V1Service | undefined {
   const [ns, name] = key.split('/');
@@ -342,9 +342,15 @@ function replan(trigger: string): void {
   }
   lastPlan = plan;
   statusObjects.sync(
-    plan,
-    (key) => getService(key),
-    (ip) => announcer.announcedOn(ip),
+    plan.services
+      .filter((s) => s.decision.announce && getService(s.key))
+      .map((s) => {
+        const on = [...new Set(s.ips.flatMap((ip) => announcer.announcedOn(ip)))].sort();
+        return {
+          key: s.key,
+          detail: { interfaces: (on.length ? on : s.interfaces).map((name) => ({ name })) },
+        };
+      }),
   );
   metrics.plans.inc({ trigger });
   metrics.planSeconds.inc((performance.now() - t0) / 1000);

@@ -1,47 +1,78 @@
-// "Who announces my IP": one ServiceL2Status object per (Service, announcing node), as MetalLB keeps them, and
-// the AddressConflict condition on a Service whose address another host already uses. Writes are
-// batched and retried; a failed write never blocks announcing (the API server may be down).
+// "Who announces my IP": one ServiceL2Status or ServiceBGPStatus object per (Service, announcing node), as
+// MetalLB keeps them, and the AddressConflict condition on a Service whose address another host already uses.
+// Writes are batched and retried; a failed write never blocks announcing (the API server may be down).
 import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
-import type { L2Plan } from '../src/announce/l2plan.ts';
 import { errorMessage } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
 
 /** CONFLICT_CONDITION is the Service condition type the speaker sets when an address is in use elsewhere. */
 export const CONFLICT_CONDITION = 'ironlb.io/AddressConflict';
 
-interface Desired {
-  name: string;
-  service: string;
-  namespace: string;
-  interfaces: string[];
+/** StatusKind says which status objects a NodeStatusObjects keeps. */
+export interface StatusKind {
+  kind: 'ServiceL2Status' | 'ServiceBGPStatus';
+  plural: 'servicel2statuses' | 'servicebgpstatuses';
+  /** prefix of the object names: "l2" or "bgp". */
+  prefix: string;
+  /**
+   * exclusive: one node announces a Service (L2), so when this node starts announcing one, objects other
+   * nodes left for it (a speaker killed, a node lost) are stale and removed.
+   */
+  exclusive: boolean;
 }
 
-interface L2StatusBody {
-  node?: string;
-  serviceName?: string;
-  serviceNamespace?: string;
-  interfaces?: { name?: string }[];
+/** L2_STATUS: ServiceL2Status objects, one announcer per Service. */
+export const L2_STATUS: StatusKind = {
+  kind: 'ServiceL2Status',
+  plural: 'servicel2statuses',
+  prefix: 'l2',
+  exclusive: true,
+};
+/** BGP_STATUS: ServiceBGPStatus objects, every advertising node has one. */
+export const BGP_STATUS: StatusKind = {
+  kind: 'ServiceBGPStatus',
+  plural: 'servicebgpstatuses',
+  prefix: 'bgp',
+  exclusive: false,
+};
+
+/** StatusEntry is one Service this node announces and the kind-specific part of its status. */
+export interface StatusEntry {
+  /** key: "namespace/name". */
+  key: string;
+  /** detail: { interfaces: [{name}] } for L2, { peers: [...] } for BGP. */
+  detail: Record<string, unknown>;
+}
+
+interface Desired {
+  service: string;
+  namespace: string;
+  status: Record<string, unknown>;
+}
+
+/** statusObjectName is the deterministic name of the status object for (kind, service, node). */
+export function statusObjectName(kind: StatusKind, serviceKey: string, node: string): string {
+  return `${kind.prefix}-${createHash('sha256').update(`${serviceKey}#${node}`).digest('hex').slice(0, 16)}`;
 }
 
 /** fingerprint identifies a status body whatever its key order ('?' for none). */
-function fingerprint(s: L2StatusBody | undefined): string {
+function fingerprint(s: Record<string, unknown> | undefined): string {
   if (!s) return '?';
-  return JSON.stringify([s.node, s.serviceName, s.serviceNamespace, (s.interfaces ?? []).map((i) => i.name)]);
+  return JSON.stringify(
+    Object.keys(s)
+      .sort()
+      .map((k) => [k, s[k]]),
+  );
 }
 
-/** statusObjectName is the deterministic name of the ServiceL2Status for (service, node). */
-export function statusObjectName(serviceKey: string, node: string): string {
-  return `l2-${createHash('sha256').update(`${serviceKey}#${node}`).digest('hex').slice(0, 16)}`;
-}
-
-/** StatusObjects keeps this node's ServiceL2Status objects equal to what it announces. */
-export class StatusObjects {
+/** NodeStatusObjects keeps this node's status objects of one kind equal to what it announces. */
+export class NodeStatusObjects {
   private readonly custom: k8s.CustomObjectsApi;
-  private readonly core: k8s.CoreV1Api;
+  private readonly kind: StatusKind;
   private readonly o: { namespace: string; node: string; log: Logger };
   private desired = new Map<string, Desired>();
-  /** takenOver: Services this node just started announcing; other nodes' objects for them are stale. */
+  /** takenOver: Services this node just started announcing (exclusive kinds clean up after other nodes). */
   private takenOver = new Set<string>();
   private written = new Map<string, string>();
   private adopted = false;
@@ -50,31 +81,29 @@ export class StatusObjects {
   /** again: a flush was due while one ran; run another when it ends (desired may have changed meanwhile). */
   private again = false;
 
-  constructor(kc: k8s.KubeConfig, options: { namespace: string; node: string; log: Logger }) {
+  constructor(
+    kc: k8s.KubeConfig,
+    kind: StatusKind,
+    options: { namespace: string; node: string; log: Logger },
+  ) {
     this.custom = kc.makeApiClient(k8s.CustomObjectsApi);
-    this.core = kc.makeApiClient(k8s.CoreV1Api);
+    this.kind = kind;
     this.o = options;
   }
 
-  /** sync records what this node announces now and schedules the writes. */
-  sync(
-    plan: L2Plan,
-    service: (key: string) => k8s.V1Service | undefined,
-    interfacesOf: (ip: string) => string[],
-  ): void {
+  /** sync records what this node announces now and schedules the writes (200 ms batching). */
+  sync(entries: readonly StatusEntry[]): void {
     const next = new Map<string, Desired>();
-    for (const s of plan.services) {
-      if (!s.decision.announce) continue;
-      const svc = service(s.key);
-      if (!svc) continue;
-      const interfaces = [...new Set(s.ips.flatMap((ip) => interfacesOf(ip)))].sort();
-      const name = statusObjectName(s.key, this.o.node);
-      if (!this.desired.has(name)) this.takenOver.add(s.key);
+    for (const e of entries) {
+      const slash = e.key.indexOf('/');
+      const namespace = e.key.slice(0, slash);
+      const service = e.key.slice(slash + 1);
+      const name = statusObjectName(this.kind, e.key, this.o.node);
+      if (!this.desired.has(name)) this.takenOver.add(e.key);
       next.set(name, {
-        name,
-        service: svc.metadata?.name ?? '',
-        namespace: svc.metadata?.namespace ?? '',
-        interfaces: interfaces.length ? interfaces : s.interfaces,
+        service,
+        namespace,
+        status: { node: this.o.node, serviceName: service, serviceNamespace: namespace, ...e.detail },
       });
     }
     this.desired = next;
@@ -112,25 +141,28 @@ export class StatusObjects {
 
   private async flush(): Promise<void> {
     const { namespace, node } = this.o;
-    const api = { group: 'metallb.io', version: 'v1beta1', namespace, plural: 'servicel2statuses' };
+    const api = { group: 'metallb.io', version: 'v1beta1', namespace, plural: this.kind.plural };
+    const deleteObject = async (name: string) => {
+      try {
+        await this.custom.deleteNamespacedCustomObject({ ...api, name });
+      } catch (e) {
+        if (!(e instanceof k8s.ApiException && e.code === 404)) throw e;
+      }
+    };
     try {
       if (!this.adopted) {
         const list = (await this.custom.listNamespacedCustomObject({
           ...api,
           labelSelector: `metallb.io/node=${node}`,
-        })) as { items: { metadata: { name: string }; status?: L2StatusBody }[] };
+        })) as {
+          items: { metadata: { name: string }; status?: Record<string, unknown> }[];
+        };
         // what is there now, so an unchanged object is not written again
         for (const item of list.items) this.written.set(item.metadata.name, fingerprint(item.status));
         this.adopted = true;
       }
       for (const [name, d] of this.desired) {
-        const status = {
-          node,
-          serviceName: d.service,
-          serviceNamespace: d.namespace,
-          interfaces: d.interfaces.map((n) => ({ name: n })),
-        };
-        const print = fingerprint(status);
+        const print = fingerprint(d.status);
         if (this.written.get(name) === print) continue;
         if (!this.written.has(name)) {
           try {
@@ -138,7 +170,7 @@ export class StatusObjects {
               ...api,
               body: {
                 apiVersion: 'metallb.io/v1beta1',
-                kind: 'ServiceL2Status',
+                kind: this.kind.kind,
                 metadata: {
                   name,
                   namespace,
@@ -155,73 +187,74 @@ export class StatusObjects {
           }
         }
         await this.custom.patchNamespacedCustomObjectStatus(
-          { ...api, name, body: { status } },
+          { ...api, name, body: { status: d.status } },
           k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
         );
         this.written.set(name, print);
       }
-      for (const d of [...this.desired.values()].filter((x) =>
-        this.takenOver.has(`${x.namespace}/${x.service}`),
-      )) {
-        // in L2 one node announces a Service: objects other nodes left (a speaker killed, a node lost) are stale
-        const list = (await this.custom.listNamespacedCustomObject({
-          ...api,
-          labelSelector: `metallb.io/service-name=${d.service},metallb.io/service-namespace=${d.namespace}`,
-        })) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
-        for (const item of list.items) {
-          if (item.metadata.labels?.['metallb.io/node'] === node) continue;
-          try {
-            await this.custom.deleteNamespacedCustomObject({ ...api, name: item.metadata.name });
-          } catch (e) {
-            if (!(e instanceof k8s.ApiException && e.code === 404)) throw e;
-          }
+      if (this.kind.exclusive) {
+        for (const d of [...this.desired.values()].filter((x) =>
+          this.takenOver.has(`${x.namespace}/${x.service}`),
+        )) {
+          const list = (await this.custom.listNamespacedCustomObject({
+            ...api,
+            labelSelector: `metallb.io/service-name=${d.service},metallb.io/service-namespace=${d.namespace}`,
+          })) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
+          for (const item of list.items)
+            if (item.metadata.labels?.['metallb.io/node'] !== node) await deleteObject(item.metadata.name);
+          this.takenOver.delete(`${d.namespace}/${d.service}`);
         }
-        this.takenOver.delete(`${d.namespace}/${d.service}`);
       }
+      this.takenOver.clear();
       for (const name of [...this.written.keys()]) {
         if (this.desired.has(name)) continue;
-        try {
-          await this.custom.deleteNamespacedCustomObject({ ...api, name });
-        } catch (e) {
-          if (!(e instanceof k8s.ApiException && e.code === 404)) throw e;
-        }
+        await deleteObject(name);
         this.written.delete(name);
       }
     } catch (err) {
-      this.o.log.warn({ err: errorMessage(err) }, 'could not update ServiceL2Status objects; retrying');
+      this.o.log.warn(
+        { err: errorMessage(err), kind: this.kind.kind },
+        'could not update status objects; retrying',
+      );
       setTimeout(() => this.schedule(0), 2000).unref();
     }
   }
 
-  /** reportConflict sets the AddressConflict condition on the Service (strategic merge on the condition type). */
-  reportConflict(svc: k8s.V1Service, ip: string, mac: string, iface: string): void {
-    const name = svc.metadata?.name ?? '';
-    const namespace = svc.metadata?.namespace ?? '';
-    const condition = {
-      type: CONFLICT_CONDITION,
-      status: 'True',
-      reason: 'AddressInUse',
-      message: `Address "${ip}" is already in use by another host (MAC ${mac}), seen by ${this.o.node} on ${iface}`,
-      lastTransitionTime: new Date().toISOString(),
-      observedGeneration: svc.metadata?.generation ?? 0,
-    };
-    void this.core
-      .patchNamespacedServiceStatus(
-        { name, namespace, body: { status: { conditions: [condition] } } },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
-      )
-      .catch((err: unknown) =>
-        this.o.log.warn(
-          { service: `${namespace}/${name}`, err: errorMessage(err) },
-          'could not report the address conflict',
-        ),
-      );
-  }
-
-  /** removeAll deletes every ServiceL2Status of this node (on shutdown). */
+  /** removeAll deletes every status object of this kind of this node (on shutdown). */
   async removeAll(): Promise<void> {
     this.desired = new Map();
+    clearTimeout(this.timer);
+    this.timer = undefined;
     await this.running;
     await this.flush();
   }
+}
+
+/** reportConflict sets the AddressConflict condition on the Service (strategic merge on the condition type). */
+export function reportConflict(
+  core: k8s.CoreV1Api,
+  svc: k8s.V1Service,
+  report: { ip: string; mac: string; interfaceName: string; node: string; log: Logger },
+): void {
+  const name = svc.metadata?.name ?? '';
+  const namespace = svc.metadata?.namespace ?? '';
+  const condition = {
+    type: CONFLICT_CONDITION,
+    status: 'True',
+    reason: 'AddressInUse',
+    message: `Address "${report.ip}" is already in use by another host (MAC ${report.mac}), seen by ${report.node} on ${report.interfaceName}`,
+    lastTransitionTime: new Date().toISOString(),
+    observedGeneration: svc.metadata?.generation ?? 0,
+  };
+  void core
+    .patchNamespacedServiceStatus(
+      { name, namespace, body: { status: { conditions: [condition] } } },
+      k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.StrategicMergePatch),
+    )
+    .catch((err: unknown) =>
+      report.log.warn(
+        { service: `${namespace}/${name}`, err: errorMessage(err) },
+        'could not report the address conflict',
+      ),
+    );
 }
