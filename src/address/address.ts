@@ -78,12 +78,19 @@ export function formatAddress(family: IPFamily, value: bigint): string {
   return formatV6(value);
 }
 
-// RFC 5952 text: lowercase hex groups without leading zeros, the longest run of two or more zero groups
-// (the first one on a tie) written as "::". Hand-written because the allocator formats every address it hands
-// out and ip-address's formatter costs ~8 µs; the tests check it against ip-address's correctForm().
+// Hand-written because the allocator formats every address it hands out and ip-address's formatter costs
+// ~8 µs; the tests check it against ip-address's correctForm().
 function formatV6(value: bigint): string {
   const groups: number[] = [];
   for (let shift = 112n; shift >= 0n; shift -= 16n) groups.push(Number((value >> shift) & 0xffffn));
+  return formatIPv6Groups(groups);
+}
+
+/**
+ * formatIPv6Groups writes eight 16-bit groups as RFC 5952 text: lowercase hex without leading zeros, the longest
+ * run of two or more zero groups (the first one on a tie) as "::"; a single zero group is not shortened (§4.2.2).
+ */
+export function formatIPv6Groups(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8;) {
@@ -99,7 +106,7 @@ function formatV6(value: bigint): string {
     }
     i = j;
   }
-  const hex = (xs: number[]) => xs.map((g) => g.toString(16)).join(':');
+  const hex = (xs: readonly number[]) => xs.map((g) => g.toString(16)).join(':');
   if (bestStart < 0) return hex(groups);
   return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
 }

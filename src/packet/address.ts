@@ -1,6 +1,7 @@
 // Text <-> byte forms of the link-layer and IP addresses that appear in ARP and NDP frames. Decoders in this
 // folder return canonical text (lowercase MAC with colons, dotted IPv4, RFC 5952 IPv6), so a decoded address
 // can be compared with === and looked up in a Set.
+import { formatIPv6Groups } from '../address/address.ts';
 
 /** MAC_BROADCAST is the Ethernet broadcast address ff:ff:ff:ff:ff:ff. */
 export const MAC_BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -116,24 +117,7 @@ export function ipv6FromBytes(bytes: Uint8Array, offset = 0): string {
   const groups: number[] = [];
   for (let i = 0; i < 8; i++)
     groups.push(((bytes[offset + 2 * i] ?? 0) << 8) | (bytes[offset + 2 * i + 1] ?? 0));
-  let bestStart = -1;
-  let bestLen = 1; // RFC 5952 §4.2.2: a single zero group is not shortened
-  for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) {
-      i++;
-      continue;
-    }
-    let j = i;
-    while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) {
-      bestStart = i;
-      bestLen = j - i;
-    }
-    i = j;
-  }
-  const hex = (gs: number[]): string => gs.map((g) => g.toString(16)).join(':');
-  if (bestStart < 0) return hex(groups);
-  return `${hex(groups.slice(0, bestStart))}::${hex(groups.slice(bestStart + bestLen))}`;
+  return formatIPv6Groups(groups);
 }
 
 /** IPFamilyName is the family of an address as the packet layer reports it. */
