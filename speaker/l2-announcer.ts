@@ -30,6 +30,12 @@ export interface L2AnnouncerOptions {
   onClaimed?: (ip: string, interfaceName: string) => void;
   /** listInterfaces defaults to /sys/class/net of the current network namespace. */
   listInterfaces?: () => string[];
+  /**
+   * peerOwning names the speaker that answers with a MAC, if any: an answer from another IronLB speaker while
+   * this one claims an address is a handover in progress (the views of the two speakers differ for a moment),
+   * not a conflict, so the address is announced at once.
+   */
+  peerOwning?: (mac: string) => string | undefined;
   /** linkPollMs: how often link state is read to re-announce when a link comes back (default 500). */
   linkPollMs?: number;
 }
@@ -70,6 +76,17 @@ export class L2Announcer {
       .sort();
   }
 
+  private macCache: { at: number; macs: string[] } | undefined;
+
+  /** localMacs lists the MACs of the interfaces this node may answer on (refreshed every 5 s). */
+  localMacs(): string[] {
+    const now = Date.now();
+    if (this.macCache && now - this.macCache.at < 5000) return this.macCache.macs;
+    const macs = [...new Set(this.eligibleInterfaces().map((n) => interfaceInfo(n).mac))].sort();
+    this.macCache = { at: now, macs };
+    return macs;
+  }
+
   /** conflicts are the addresses found in use by another host, with that host's MAC. */
   get conflicts(): ReadonlyMap<string, string> {
     return this.conflicted;
@@ -96,7 +113,7 @@ export class L2Announcer {
         counters: this.o.counters,
         onConflict: (report) => {
           // reported once: a lost claim also resolves its promise in apply(), which then sees it conflicted
-          if (!report.gaveUp || this.conflicted.has(report.ip)) return;
+          if (!report.gaveUp || this.conflicted.has(report.ip) || this.o.peerOwning?.(report.mac)) return;
           this.conflicted.set(report.ip, report.mac);
           this.o.onConflict({
             ip: report.ip,
@@ -151,7 +168,14 @@ export class L2Announcer {
         if (desired.fresh.has(ip)) {
           void r.claim(ip, ip.includes(':') ? {} : { timings: FAST_TIMINGS }).then((res) => {
             if (res.result === 'claimed') this.o.onClaimed?.(ip, iface);
-            else if (res.result === 'conflict') {
+            else if (res.result === 'conflict' && this.o.peerOwning?.(res.mac) && !this.conflicted.has(ip)) {
+              this.o.log.info(
+                { ip, interface: iface, peer: this.o.peerOwning(res.mac) },
+                'another speaker still answers: taking over',
+              );
+              r.announce(ip);
+              this.o.onClaimed?.(ip, iface);
+            } else if (res.result === 'conflict') {
               if (this.conflicted.has(ip)) return;
               this.conflicted.set(ip, res.mac);
               this.o.onConflict({ ip, interfaceName: iface, mac: res.mac, evidence: res.evidence });

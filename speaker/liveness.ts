@@ -20,6 +20,8 @@ export interface LivenessOptions {
   intervalMs: number;
   timeoutMs: number;
   log?: Logger;
+  /** macs returns the MACs this speaker answers with, sent in every heartbeat (peers then know them). */
+  macs?: () => string[];
   /** onChange is called with the sorted live set whenever it changes. */
   onChange: (alive: string[]) => void;
 }
@@ -89,12 +91,14 @@ export class LivenessAgent {
   }
 
   private send(state: 'alive' | 'leaving'): void {
+    const macs = this.o.macs?.() ?? [];
     const bytes = encodeHeartbeat({
       v: HEARTBEAT_VERSION,
       node: this.o.self,
       incarnation: this.incarnation,
       seq: ++this.seq,
       state,
+      ...(macs.length ? { macs } : {}),
     });
     for (const { address } of this.o.peers()) {
       const s = this.sockets[isIPv6(address) ? 1 : 0] ?? this.sockets[0];

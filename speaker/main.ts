@@ -192,8 +192,10 @@ function serviceViews(): AnnounceService[] {
 }
 
 // --- announcing -------------------------------------------------------------------------------------------
-const announcer = new L2Announcer({
+const announcer: L2Announcer = new L2Announcer({
   log,
+  // answers from another speaker's MAC are a handover in progress, not a conflict (liveness carries the MACs)
+  peerOwning: (mac): string | undefined => liveness.membership.peerOwning(mac),
   counters: {
     requestReceived: (ip) => metrics.requestsReceived.inc({ ip }),
     responseSent: (ip) => metrics.responsesSent.inc({ ip }),
@@ -259,7 +261,7 @@ let known = new Set<string>();
 let firstPlan = true;
 let started = false;
 let leaving = false;
-const liveness = new LivenessAgent({
+const liveness: LivenessAgent = new LivenessAgent({
   self,
   port: Number(f['liveness-port']),
   intervalMs: Number(f['liveness-interval']),
@@ -273,6 +275,7 @@ const liveness = new LivenessAgent({
         const a = (n.status?.addresses ?? []).find((x) => x.type === 'InternalIP');
         return a ? [{ node: n.metadata?.name ?? '', address: a.address }] : [];
       }),
+  macs: (): string[] => announcer.localMacs(),
   onChange: (alive) => {
     metrics.membersAlive.set(alive.length);
     // after a partition the other side may have removed this node's ServiceL2Status objects as stale

@@ -75,3 +75,34 @@ describe('heartbeat codec', () => {
     }
   });
 });
+
+describe('peer MACs', () => {
+  it('remembers which MACs belong to other speakers, so their answers are not conflicts', () => {
+    const m = new Membership({ self: 'n1', timeoutMs: 300 });
+    m.receive({ v: 1, node: 'n2', incarnation: 1, seq: 1, state: 'alive', macs: ['02:1b:00:00:01:02'] }, 0);
+    expect(m.peerOwning('02:1b:00:00:01:02')).toBe('n2');
+    expect(m.peerOwning('02:1b:00:00:00:f0')).toBeUndefined();
+    m.expire(1000); // dead, but its frames may still be on the wire: still a speaker's MAC
+    expect(m.peerOwning('02:1b:00:00:01:02')).toBe('n2');
+  });
+
+  it('round-trips MACs and rejects malformed ones', () => {
+    const h = {
+      v: 1,
+      node: 'n',
+      incarnation: 1,
+      seq: 2,
+      state: 'alive' as const,
+      macs: ['02:00:00:00:00:01'],
+    };
+    expect(decodeHeartbeat(encodeHeartbeat(h))).toEqual(h);
+    expect(decodeHeartbeat(new TextEncoder().encode('[1,"n",1,2,0,["not-a-mac"]]'))).toBeUndefined();
+    expect(decodeHeartbeat(new TextEncoder().encode('[1,"n",1,2,0]'))).toEqual({
+      v: 1,
+      node: 'n',
+      incarnation: 1,
+      seq: 2,
+      state: 'alive',
+    });
+  });
+});

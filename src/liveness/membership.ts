@@ -13,12 +13,26 @@ export interface Heartbeat {
   incarnation: number;
   seq: number;
   state: 'alive' | 'leaving';
+  /**
+   * macs: the MAC addresses this speaker answers ARP/NDP with. A peer that sees one of them answer for an
+   * address it probes knows another speaker (not a stranger) holds it, so that is no conflict.
+   */
+  macs?: string[];
 }
+
+const MAC = /^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/;
 
 /** encodeHeartbeat renders a heartbeat as compact JSON bytes (about 80 bytes). */
 export function encodeHeartbeat(h: Heartbeat): Uint8Array {
   return new TextEncoder().encode(
-    JSON.stringify([h.v, h.node, h.incarnation, h.seq, h.state === 'leaving' ? 1 : 0]),
+    JSON.stringify([
+      h.v,
+      h.node,
+      h.incarnation,
+      h.seq,
+      h.state === 'leaving' ? 1 : 0,
+      ...(h.macs?.length ? [h.macs] : []),
+    ]),
   );
 }
 
@@ -31,8 +45,13 @@ export function decodeHeartbeat(bytes: Uint8Array): Heartbeat | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(raw) || raw.length !== 5) return undefined;
-  const [v, node, incarnation, seq, leaving] = raw as unknown[];
+  if (!Array.isArray(raw) || (raw.length !== 5 && raw.length !== 6)) return undefined;
+  const [v, node, incarnation, seq, leaving, macs] = raw as unknown[];
+  if (
+    macs !== undefined &&
+    !(Array.isArray(macs) && macs.length <= 32 && macs.every((m) => typeof m === 'string' && MAC.test(m)))
+  )
+    return undefined;
   if (v !== HEARTBEAT_VERSION || typeof node !== 'string' || node.length === 0 || node.length > 253)
     return undefined;
   if (!Number.isSafeInteger(incarnation) || !Number.isSafeInteger(seq) || (leaving !== 0 && leaving !== 1))
@@ -43,6 +62,7 @@ export function decodeHeartbeat(bytes: Uint8Array): Heartbeat | undefined {
     incarnation: incarnation as number,
     seq: seq as number,
     state: leaving === 1 ? 'leaving' : 'alive',
+    ...(macs !== undefined ? { macs: macs as string[] } : {}),
   };
 }
 
@@ -75,6 +95,8 @@ export class Membership {
   private readonly o: MembershipOptions;
   private readonly peers = new Map<string, PeerState>();
   private readonly aliveSet = new Set<string>();
+  /** macsByNode: the MACs each peer last said it answers with (kept after it dies: its frames may linger). */
+  private readonly macsByNode = new Map<string, readonly string[]>();
   private selfLeaving = false;
 
   constructor(options: MembershipOptions) {
@@ -106,6 +128,7 @@ export class Membership {
     if (p && (h.incarnation < p.incarnation || (h.incarnation === p.incarnation && h.seq <= p.seq)))
       return change;
     const leaving = h.state === 'leaving';
+    if (h.macs) this.macsByNode.set(h.node, h.macs);
     this.peers.set(h.node, { incarnation: h.incarnation, seq: h.seq, lastHeard: now, leaving });
     const was = this.aliveSet.has(h.node);
     if (leaving && was) {
@@ -132,8 +155,15 @@ export class Membership {
     return change;
   }
 
+  /** peerOwning returns the peer speaker that answers with mac, or undefined for a stranger. O(peers × macs). */
+  peerOwning(mac: string): string | undefined {
+    for (const [node, macs] of this.macsByNode) if (macs.includes(mac)) return node;
+    return undefined;
+  }
+
   /** forget drops a node entirely (it left the cluster). */
   forget(node: string): void {
+    this.macsByNode.delete(node);
     this.peers.delete(node);
     this.aliveSet.delete(node);
   }
