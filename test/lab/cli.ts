@@ -59,6 +59,7 @@ async function main(): Promise<void> {
       await deployEcho(lab, { log });
       let demo = '';
       let ingressDemo = '';
+      let bgpDemo = '';
       if (!values['no-ironlb']) {
         const procs = await startIronLB(lab, { log });
         if (procs.controller > 0) demo = await demonstrate(lab);
@@ -67,12 +68,15 @@ async function main(): Promise<void> {
           await deployEchoIngress(lab);
           if (procs.controller > 0) ingressDemo = await demonstrateIngress(lab);
         }
+        // BGP sessions take 5-10 s to come up (gobgpd's first connect), BFD a moment more
+        if (procs.controller > 0)
+          bgpDemo = await demonstrate(lab, { service: 'echo-bgp', from: 'ext', timeoutMs: 60_000 });
       }
       const kc = lab.state.hostKubeconfig;
       const kubectl = k8sBin('kubectl');
       console.log(`
 lab: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s
-${demo ? `\n  ${demo}\n` : ''}${ingressDemo ? `  ${ingressDemo}\n` : ''}
+${demo ? `\n  ${demo}\n` : ''}${ingressDemo ? `  ${ingressDemo}\n` : ''}${bgpDemo ? `  ${bgpDemo}\n` : ''}
   export KUBECONFIG=${kc}
   ${kubectl} get nodes,pods,svc -A
   ip netns exec ${lab.ns('client')} curl -s http://<EXTERNAL-IP>/   # from the LAN client (L2 addresses)

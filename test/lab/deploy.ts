@@ -60,9 +60,11 @@ export async function deployEcho(
  */
 export async function demonstrate(
   lab: Lab,
-  options: { namespace?: string; service?: string; timeoutMs?: number } = {},
+  options: { namespace?: string; service?: string; timeoutMs?: number; from?: 'client' | 'ext' } = {},
 ): Promise<string> {
   const ns = options.namespace ?? 'demo';
+  // from the LAN client an L2 address is shown with its neighbour entry; from behind the router, with its route
+  const from = options.from ?? 'client';
   const name = options.service ?? 'echo';
   const deadline = Date.now() + (options.timeoutMs ?? 30_000);
   let ip: string | undefined;
@@ -74,15 +76,18 @@ export async function demonstrate(
   if (!ip) return `Service "${ns}/${name}" has no external address yet (see .lab/logs/controller.log)`;
   const url = ip.includes(':') ? `http://[${ip}]/` : `http://${ip}/`;
   while (Date.now() < deadline) {
-    const r = await lab.exec('client', ['curl', '-s', '-m', '2', url], { check: false });
+    const r = await lab.exec(from, ['curl', '-s', '-m', '2', url], { check: false });
     if (r.code === 0) {
       const body = JSON.parse(r.stdout) as { pod: string; node: string };
-      const neigh = (await lab.exec('client', ['ip', 'neigh', 'show', ip], { check: false })).stdout.trim();
-      return `curl ${url} from ${lab.ns('client')} → pod "${body.pod}" on ${body.node}; neighbour entry: ${neigh}`;
+      const how =
+        from === 'client'
+          ? `neighbour entry: ${(await lab.exec('client', ['ip', 'neigh', 'show', ip], { check: false })).stdout.trim()}`
+          : `router route: ${(await lab.exec('router', ['ip', 'route', 'show', ip], { check: false })).stdout.replace(/\s+/g, ' ').trim()}`;
+      return `curl ${url} from ${lab.ns(from)} → pod "${body.pod}" on ${body.node}; ${how}`;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns('client')} yet (see .lab/logs/speaker-*.log)`;
+  return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns(from)} yet (see .lab/logs/speaker-*.log)`;
 }
 
 /**
