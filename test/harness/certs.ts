@@ -26,22 +26,25 @@ function openssl(args: string[]): void {
   run(['openssl', ...args]);
 }
 
-/** clientCert issues (once) a client certificate for CN=user, O=group in pki.dir. */
-export function clientCert(pki: Pki, name: string, user: string, group?: string): ClientCert {
-  const key = join(pki.dir, `${name}.key`);
-  const cert = join(pki.dir, `${name}.crt`);
-  if (existsSync(cert)) return { cert, key };
-  const subj = group ? `/O=${group}/CN=${user}` : `/CN=${user}`;
-  const csr = join(pki.dir, `${name}.csr`);
-  openssl(['genrsa', '-out', key, '2048']);
-  openssl(['req', '-new', '-key', key, '-subj', subj, '-out', csr]);
-  const ext = join(pki.dir, `${name}.ext`);
-  writeFileSync(ext, 'extendedKeyUsage=clientAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n');
+/**
+ * issue creates key <name>.key and certificate <name>.crt in dir, signed by the CA, with the given subject and
+ * openssl extensions (key usage, SANs).
+ */
+function issue(
+  pki: Pick<Pki, 'dir' | 'caCert' | 'caKey'>,
+  name: string,
+  subject: string,
+  extensions: string,
+): ClientCert {
+  const f = (ext: string) => join(pki.dir, `${name}.${ext}`);
+  writeFileSync(f('ext'), `${extensions}keyUsage=critical,digitalSignature,keyEncipherment\n`);
+  openssl(['genrsa', '-out', f('key'), '2048']);
+  openssl(['req', '-new', '-key', f('key'), '-subj', subject, '-out', f('csr')]);
   openssl([
     'x509',
     '-req',
     '-in',
-    csr,
+    f('csr'),
     '-CA',
     pki.caCert,
     '-CAkey',
@@ -50,11 +53,19 @@ export function clientCert(pki: Pki, name: string, user: string, group?: string)
     '-days',
     '365',
     '-out',
-    cert,
+    f('crt'),
     '-extfile',
-    ext,
+    f('ext'),
   ]);
-  return { cert, key };
+  return { cert: f('crt'), key: f('key') };
+}
+
+/** clientCert issues (once) a client certificate for CN=user, O=group in pki.dir. */
+export function clientCert(pki: Pki, name: string, user: string, group?: string): ClientCert {
+  const key = join(pki.dir, `${name}.key`);
+  const cert = join(pki.dir, `${name}.crt`);
+  if (existsSync(cert)) return { cert, key };
+  return issue(pki, name, group ? `/O=${group}/CN=${user}` : `/CN=${user}`, 'extendedKeyUsage=clientAuth\n');
 }
 
 /**
@@ -101,39 +112,7 @@ export function makePki(dir: string, options: { ips: string[]; dnsNames?: string
       ...(options.dnsNames ?? []),
     ];
     const san = [...options.ips.map((ip) => `IP:${ip}`), ...dns.map((d) => `DNS:${d}`)].join(',');
-    const ext = p('apiserver.ext');
-    writeFileSync(
-      ext,
-      `subjectAltName=${san}\nextendedKeyUsage=serverAuth\nkeyUsage=critical,digitalSignature,keyEncipherment\n`,
-    );
-    openssl(['genrsa', '-out', pki.serverKey, '2048']);
-    openssl([
-      'req',
-      '-new',
-      '-key',
-      pki.serverKey,
-      '-subj',
-      '/CN=kube-apiserver',
-      '-out',
-      p('apiserver.csr'),
-    ]);
-    openssl([
-      'x509',
-      '-req',
-      '-in',
-      p('apiserver.csr'),
-      '-CA',
-      pki.caCert,
-      '-CAkey',
-      pki.caKey,
-      '-CAcreateserial',
-      '-days',
-      '365',
-      '-out',
-      pki.serverCert,
-      '-extfile',
-      ext,
-    ]);
+    issue(pki, 'apiserver', '/CN=kube-apiserver', `subjectAltName=${san}\nextendedKeyUsage=serverAuth\n`);
   }
   if (!existsSync(pki.saKey)) {
     openssl(['genrsa', '-out', pki.saKey, '2048']);
