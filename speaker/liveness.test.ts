@@ -52,3 +52,50 @@ describe('LivenessAgent', () => {
     expect(after.map((h) => h.state)).toEqual(after.map(() => 'leaving'));
   });
 });
+
+describe('LivenessAgent with a shared key', () => {
+  it('accepts heartbeats signed with the key and drops unsigned or wrongly signed ones', async () => {
+    const key = Buffer.from('0123456789abcdef0123456789abcdef');
+    const port = await new Promise<number>((resolve) => {
+      const probe = createSocket('udp4');
+      probe.bind(0, '127.0.0.1', () => {
+        const p = probe.address().port;
+        probe.close(() => resolve(p));
+      });
+    });
+    const changes: string[][] = [];
+    const listener = new LivenessAgent({
+      self: 'a',
+      port,
+      peers: () => [],
+      intervalMs: 1000,
+      timeoutMs: 5000,
+      key,
+      onChange: (alive) => changes.push(alive),
+    });
+    agents.push(listener);
+    await listener.start();
+    const send = async (bytes: Uint8Array) => {
+      const s = createSocket('udp4');
+      sockets.push(s);
+      await new Promise<void>((r) => s.send(bytes, port, '127.0.0.1', () => r()));
+    };
+    const { encodeHeartbeat } = await import('../src/liveness/membership.ts');
+    const { createHmac } = await import('node:crypto');
+    const body = (node: string, seq: number, state: 'alive' | 'leaving' = 'alive') =>
+      encodeHeartbeat({ v: 1, node, incarnation: 1, seq, state });
+    const sign = (b: Uint8Array, k: Buffer) =>
+      Buffer.concat([b, createHmac('sha256', k).update(b).digest().subarray(0, 16)]);
+    await send(body('forger', 1)); // unsigned
+    await send(sign(body('forger', 2), Buffer.from('another key of sixteen bytes!!!!'))); // wrong key
+    await send(sign(body('b', 1), key)); // genuine
+    await new Promise((r) => setTimeout(r, 100));
+    expect(listener.rejected).toBe(2);
+    expect(listener.membership.alive()).toEqual(['a', 'b']);
+    // a forged "leaving" for b is refused too
+    await send(body('b', 2, 'leaving'));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(listener.membership.isAlive('b')).toBe(true);
+    expect(changes.at(-1)).toEqual(['a', 'b']);
+  });
+});

@@ -1,6 +1,9 @@
 // Speaker-to-speaker liveness on the node network (UDP), independent of the API server: heartbeats every
 // intervalMs to every other node's address; a peer silent for timeoutMs is dead. The decisions are in
-// src/liveness/membership.ts; this file only moves datagrams and ticks the clock.
+// src/liveness/membership.ts; this file only moves datagrams and ticks the clock. With a shared key every
+// datagram carries an HMAC-SHA256 tag, so no other host on the node network can forge a heartbeat or a
+// "leaving" (replays are refused by the incarnation and sequence checks).
+import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import {
@@ -11,6 +14,9 @@ import {
 } from '../src/liveness/membership.ts';
 import type { Logger } from '../edge/log.ts';
 
+/** TAG_BYTES is the length of the HMAC-SHA256 tag appended to a signed heartbeat (truncated, RFC 2104 §5). */
+const TAG_BYTES = 16;
+
 /** LivenessOptions: who we are, where to listen, whom to tell, how fast. */
 export interface LivenessOptions {
   self: string;
@@ -20,6 +26,8 @@ export interface LivenessOptions {
   intervalMs: number;
   timeoutMs: number;
   log?: Logger;
+  /** key: the shared secret that authenticates heartbeats (every speaker needs the same; at least 16 bytes). */
+  key?: Buffer;
   /** macs returns the MACs this speaker answers with, sent in every heartbeat (peers then know them). */
   macs?: () => string[];
   /** onChange is called with the sorted live set whenever it changes. */
@@ -35,9 +43,10 @@ export class LivenessAgent {
   private leaving = false;
   private sockets: Socket[] = [];
   private timer: NodeJS.Timeout | undefined;
-  /** received counts heartbeats accepted; dropped counts malformed datagrams. */
+  /** received counts heartbeats accepted; dropped counts malformed datagrams; rejected, badly signed ones. */
   received = 0;
   dropped = 0;
+  rejected = 0;
 
   constructor(options: LivenessOptions) {
     this.o = options;
@@ -66,8 +75,24 @@ export class LivenessAgent {
     this.tick();
   }
 
+  private tag(body: Uint8Array): Buffer {
+    return createHmac('sha256', this.o.key as Buffer)
+      .update(body)
+      .digest()
+      .subarray(0, TAG_BYTES);
+  }
+
   private onMessage(msg: Buffer): void {
-    const h = decodeHeartbeat(msg);
+    let body: Uint8Array = msg;
+    if (this.o.key) {
+      body = msg.subarray(0, Math.max(0, msg.length - TAG_BYTES));
+      const tag = msg.subarray(msg.length - TAG_BYTES);
+      if (msg.length <= TAG_BYTES || !timingSafeEqual(tag, this.tag(body))) {
+        this.rejected++;
+        return;
+      }
+    }
+    const h = decodeHeartbeat(body);
     if (!h) {
       this.dropped++;
       return;
@@ -100,9 +125,10 @@ export class LivenessAgent {
       state,
       ...(macs.length ? { macs } : {}),
     });
+    const datagram = this.o.key ? Buffer.concat([bytes, this.tag(bytes)]) : bytes;
     for (const { address } of this.o.peers()) {
       const s = this.sockets[isIPv6(address) ? 1 : 0] ?? this.sockets[0];
-      s?.send(bytes, this.o.port, address, () => {
+      s?.send(datagram, this.o.port, address, () => {
         /* a lost heartbeat is what the timeout is for */
       });
     }

@@ -2,6 +2,7 @@
 // and does it on the wire. L2: ARP/NDP answers and gratuitous announcements. Liveness comes from the other
 // speakers directly (UDP heartbeats), so failover needs no API server and takes well under a second.
 import * as k8s from '@kubernetes/client-node';
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { createLogger } from '../edge/log.ts';
 import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
@@ -33,6 +34,8 @@ Options (environment variable in brackets):
   --liveness-port PORT      UDP port for speaker heartbeats [IRONLB_LIVENESS_PORT] (7946)
   --liveness-interval MS    heartbeat interval (100) [IRONLB_LIVENESS_INTERVAL]
   --liveness-timeout MS     silence after which a speaker is dead (350) [IRONLB_LIVENESS_TIMEOUT]
+  --liveness-key-file FILE  shared secret that authenticates heartbeats (HMAC-SHA256; same on every node)
+                            [IRONLB_LIVENESS_KEY holds the key itself]; without it heartbeats are unsigned
   --handoff-ms MS           on SIGTERM, keep answering this long after telling the others (1500)
   --election MODE           evenSpread (spread addresses evenly) or metallb (MetalLB's order) (evenSpread)
   --ignore-exclude-lb       ignore node.kubernetes.io/exclude-from-external-load-balancers
@@ -53,6 +56,7 @@ const { values: f } = parseArgs({
     'liveness-interval': { type: 'string', default: env.IRONLB_LIVENESS_INTERVAL ?? '100' },
     'liveness-timeout': { type: 'string', default: env.IRONLB_LIVENESS_TIMEOUT ?? '350' },
     'handoff-ms': { type: 'string', default: '1500' },
+    'liveness-key-file': { type: 'string' },
     election: { type: 'string', default: 'evenSpread' },
     'ignore-exclude-lb': { type: 'boolean', default: false },
     'gobgp-api': { type: 'string', default: env.IRONLB_GOBGP_API ?? '127.0.0.1:50051' },
@@ -261,8 +265,20 @@ let known = new Set<string>();
 let firstPlan = true;
 let started = false;
 let leaving = false;
+const livenessKey = f['liveness-key-file']
+  ? readFileSync(f['liveness-key-file'])
+  : env.IRONLB_LIVENESS_KEY
+    ? Buffer.from(env.IRONLB_LIVENESS_KEY, 'utf8')
+    : undefined;
+if (livenessKey && livenessKey.length < 16) {
+  console.error('speaker: the liveness key must be at least 16 bytes');
+  process.exit(2);
+}
+if (!livenessKey)
+  log.warn('speaker heartbeats are not authenticated: set IRONLB_LIVENESS_KEY (a Secret) on every speaker');
 const liveness: LivenessAgent = new LivenessAgent({
   self,
+  ...(livenessKey ? { key: livenessKey } : {}),
   port: Number(f['liveness-port']),
   intervalMs: Number(f['liveness-interval']),
   timeoutMs: Number(f['liveness-timeout']),

@@ -1,5 +1,6 @@
 // What `make lab` deploys on top of the bare lab: the echo app, the lab's address pools, and IronLB's own
 // controller and speakers (when their entry points exist).
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
@@ -168,14 +169,24 @@ export interface IronLBProcesses {
 /** startSpeaker starts the speaker on node i with extra flags; returns its pid. */
 export function startSpeaker(lab: Lab, i: number, extra: string[] = []): number {
   const n = lab.node(i);
-  return lab.startProcess(`node-${i}`, `speaker-${i}`, [
-    nodeBin,
-    join(repoRoot, 'speaker/main.ts'),
-    `--kubeconfig=${lab.state.labKubeconfig}`,
-    `--node-name=${n.name}`,
-    '--namespace=ironlb-system',
-    ...extra,
-  ]);
+  return lab.startProcess(
+    `node-${i}`,
+    `speaker-${i}`,
+    [
+      nodeBin,
+      join(repoRoot, 'speaker/main.ts'),
+      `--kubeconfig=${lab.state.labKubeconfig}`,
+      `--node-name=${n.name}`,
+      '--namespace=ironlb-system',
+      ...extra,
+    ],
+    { IRONLB_LIVENESS_KEY: labLivenessKey(lab) },
+  );
+}
+
+/** labLivenessKey is the lab's shared heartbeat key: stable for one lab (restarted speakers agree), unique per lab. */
+export function labLivenessKey(lab: Lab): string {
+  return createHash('sha256').update(`ironlb-lab#${lab.state.dir}#${lab.state.prefix}`).digest('hex');
 }
 
 /** startController starts the controller in the core namespace with extra flags; returns its pid. */
