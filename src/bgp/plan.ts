@@ -42,18 +42,7 @@ export interface PathPlan {
  * sorted by key. O((n + m) log(n + m)).
  */
 export function planPaths(current: ReadonlyMap<string, PathUuid>, desired: readonly PathSpec[]): PathPlan {
-  const wanted = new Map<string, PathSpec>();
-  const wantedPrefixes = new Set<string>();
-  for (const spec of desired) {
-    const prefix = formatPrefix(spec.prefix);
-    if (wantedPrefixes.has(prefix)) {
-      throw new TypeError(
-        `Cannot plan paths: prefix "${prefix}" is desired twice; merge it first (mergePathSpecs)`,
-      );
-    }
-    wantedPrefixes.add(prefix);
-    wanted.set(pathKey(spec), spec);
-  }
+  const wanted = indexDesired(desired);
   const add: PlannedAdd[] = [];
   const unchanged: string[] = [];
   const addedPrefixes = new Set<string>();
