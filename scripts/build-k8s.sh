@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# build-k8s.sh — builds kube-apiserver, kube-controller-manager, kube-proxy and kubectl of one Kubernetes
-# release from the k8s.io/kubernetes Go module (through the Go module proxy) into a cache outside git.
+# build-k8s.sh — builds kube-apiserver, kube-controller-manager, kube-proxy, kube-scheduler, kubelet and
+# kubectl of one Kubernetes release from the k8s.io/kubernetes Go module (through the Go module proxy) into a cache outside git.
 # Reuses the cache when all binaries are present. Prints progress; safe to run concurrently (flock).
 set -euo pipefail
 
@@ -17,7 +17,7 @@ K8S_VERSION="${K8S_VERSION:-v1.35.4}"
 CACHE="${IRONLB_CACHE:-$HOME/.cache/ironlb}"
 OUT="$CACHE/k8s/$K8S_VERSION"
 BIN="$OUT/bin"
-CMDS=(kube-apiserver kube-controller-manager kube-proxy kubectl)
+CMDS=(kube-apiserver kube-controller-manager kube-proxy kube-scheduler kubelet kubectl)
 
 case "${1:-}" in
   --help|-h) usage; exit 0 ;;
@@ -65,6 +65,8 @@ import (
 	_ "k8s.io/kubernetes/cmd/kube-apiserver"
 	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
 	_ "k8s.io/kubernetes/cmd/kube-proxy"
+	_ "k8s.io/kubernetes/cmd/kube-scheduler"
+	_ "k8s.io/kubernetes/cmd/kubelet"
 	_ "k8s.io/kubernetes/cmd/kubectl"
 )
 TOOLS
