@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { parseConfig, validateObject } from './parse.ts';
+import { MAX_POOL_ADDRESSES, parseConfig, validateObject } from './parse.ts';
 import { InvalidConfigError, MissingReferenceError, problemError } from './problem.ts';
 
 const NS = 'metallb-system';
@@ -229,6 +229,47 @@ describe('parseConfig: IPAddressPool validation', () => {
       ]);
       expect([...config.pools.keys()]).toEqual(['older']);
     }
+  });
+
+  it.each([
+    [['0.0.0.0/32'], '"0.0.0.0/32" includes addresses in 0.0.0.0/32 (unspecified)'],
+    [['255.255.255.255/32'], '"255.255.255.255/32" includes addresses in 255.255.255.255/32 (broadcast)'],
+    [['127.0.0.1/32'], '127.0.0.0/8 (loopback)'],
+    [['224.0.0.0/4'], '224.0.0.0/4 (multicast)'],
+    [['169.254.1.1/32'], '169.254.0.0/16 (link-local)'],
+    [['240.0.0.0/4'], '240.0.0.0/4 (reserved)'],
+    [['::1/128'], '::1/128 (loopback)'],
+    [['::/128'], '::/128 (unspecified)'],
+    [['ff02::1/128'], 'ff00::/8 (multicast)'],
+    [['fe80::/64'], 'fe80::/10 (link-local)'],
+    [['::ffff:192.0.2.1/128'], '::ffff:0:0/96 (IPv4-mapped)'],
+    // partly special: the whole pool is refused, not silently shrunk
+    [['192.0.2.0/24', '0.0.0.0/31'], 'IPAddressPool "lab": address range "0.0.0.0/31" includes addresses in'],
+  ])('special addresses %j are refused: %s', (addresses, message) => {
+    const [msg] = only([pool('lab', addresses)]);
+    expect(msg).toContain(message);
+    expect(msg).toContain('which no Service may receive');
+  });
+
+  it('documentation ranges stay usable (the lab uses them)', () => {
+    expect(only([pool('lab', ['192.0.2.200-192.0.2.250', '198.51.100.0/24', '2001:db8:0:1::/64'])])).toEqual(
+      [],
+    );
+  });
+
+  it('more than 1,024 entries are refused before any is parsed', () => {
+    const addresses = Array.from({ length: MAX_POOL_ADDRESSES + 1 }, () => 'not parsed');
+    expect(only([pool('lab', addresses)])).toEqual([
+      `IPAddressPool "lab": spec.addresses has ${MAX_POOL_ADDRESSES + 1} entries, more than ${MAX_POOL_ADDRESSES}`,
+    ]);
+  });
+
+  it('overlaps inside a pool are found wherever the two entries sit', () => {
+    const addresses = Array.from({ length: 1000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
+    addresses.splice(3, 0, '10.3.200.0/25');
+    expect(only([pool('lab', addresses)])).toEqual([
+      'IPAddressPool "lab": address ranges "10.3.200.0/25" and "10.3.200.0/24" overlap',
+    ]);
   });
 
   it('IPv4 and IPv6 never overlap, however the numbers compare', () => {

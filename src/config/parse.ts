@@ -8,6 +8,7 @@ import {
   rangeToCidrs,
   tryParseAddress,
 } from '../address/address.ts';
+import { unusableRangeReason } from '../address/usable.ts';
 import { parseCommunity } from './community.ts';
 import { parseGoDuration } from './duration.ts';
 import type {
@@ -219,8 +220,59 @@ function parseServiceAllocation(v: unknown): ServiceAllocation | undefined {
   };
 }
 
-function parsePool(o: Obj, accepted: readonly Pool[]): Pool {
+/**
+ * MAX_POOL_ADDRESSES is the most entries one IPAddressPool's spec.addresses may hold: the CRD schema's maxItems.
+ * The parse step enforces it too, before parsing any entry, so an object that never passed the schema (an
+ * AdmissionReview sent straight to the webhook) costs a bounded amount of work.
+ */
+export const MAX_POOL_ADDRESSES = 1024;
+
+/**
+ * RangeIndex holds the accepted pools' ranges sorted by first address (they never overlap, so the last range
+ * starting at or before an address is the only one that can contain it). O(log n) per lookup; an insert moves
+ * the tail of the array (a memmove), which is fast at the sizes pools reach.
+ */
+class RangeIndex {
+  private readonly ranges: Array<{ range: AddressRange; pool: string }> = [];
+
+  private upperBound(range: AddressRange): number {
+    let lo = 0;
+    let hi = this.ranges.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const r = (this.ranges[mid] as { range: AddressRange }).range;
+      if (byStart(r, range) <= 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo;
+  }
+
+  /** overlapping returns an accepted range sharing an address with `range`, with its pool. */
+  overlapping(range: AddressRange): { range: AddressRange; pool: string } | undefined {
+    const i = this.upperBound(range);
+    for (const j of [i - 1, i]) {
+      const hit = this.ranges[j];
+      if (hit && rangesOverlap(hit.range, range)) return hit;
+    }
+    return undefined;
+  }
+
+  add(range: AddressRange, pool: string): void {
+    this.ranges.splice(this.upperBound(range), 0, { range, pool });
+  }
+}
+
+// Sorts IPv4 before IPv6, then by first address: the order RangeIndex and the overlap sweep rely on.
+function byStart(a: AddressRange, b: AddressRange): number {
+  if (a.family !== b.family) return a.family === 'ipv4' ? -1 : 1;
+  return a.first < b.first ? -1 : a.first > b.first ? 1 : 0;
+}
+
+function parsePool(o: Obj, accepted: RangeIndex): Pool {
   const s = o.spec;
+  if (Array.isArray(s.addresses) && s.addresses.length > MAX_POOL_ADDRESSES) {
+    fault(`spec.addresses has ${s.addresses.length} entries, more than ${MAX_POOL_ADDRESSES}`);
+  }
   const addresses = stringList(s.addresses, 'spec.addresses');
   if (addresses.length === 0) fault('spec.addresses is empty: give at least one CIDR or range');
   const ranges: AddressRange[] = addresses.map((text) => {
@@ -231,17 +283,23 @@ function parsePool(o: Obj, accepted: readonly Pool[]): Pool {
       throw e;
     }
   });
-  ranges.forEach((r, i) => {
-    for (const other of ranges.slice(0, i)) {
-      if (rangesOverlap(r, other)) fault(`address ranges "${other.text}" and "${r.text}" overlap`);
-    }
-  });
-  for (const p of accepted) {
-    for (const r of ranges) {
-      const hit = p.ranges.find((q) => rangesOverlap(r, q));
-      if (hit) {
-        fault(`address range "${r.text}" overlaps address range "${hit.text}" of IPAddressPool "${p.name}"`);
-      }
+  for (const r of ranges) {
+    const reason = unusableRangeReason(r);
+    if (reason) fault(reason);
+  }
+  // n log n: after sorting by start, two ranges of one pool overlap only if some neighbours do.
+  const sorted = [...ranges].sort(byStart);
+  for (let i = 1; i < sorted.length; i++) {
+    const prev = sorted[i - 1] as AddressRange;
+    const cur = sorted[i] as AddressRange;
+    if (rangesOverlap(prev, cur)) fault(`address ranges "${prev.text}" and "${cur.text}" overlap`);
+  }
+  for (const r of ranges) {
+    const hit = accepted.overlapping(r);
+    if (hit) {
+      fault(
+        `address range "${r.text}" overlaps address range "${hit.range.text}" of IPAddressPool "${hit.pool}"`,
+      );
     }
   }
   const pool: Pool = {
@@ -253,6 +311,8 @@ function parsePool(o: Obj, accepted: readonly Pool[]): Pool {
   };
   const sa = parseServiceAllocation(s.serviceAllocation);
   if (sa) pool.serviceAllocation = sa;
+  // only now, when nothing can reject the pool any more, do its ranges block later pools
+  for (const r of ranges) accepted.add(r, o.name);
   return pool;
 }
 
@@ -525,8 +585,9 @@ function parseBgpAdv(
  * plus one ConfigProblem per rejected object. Guarantees on the model: pool names are unique, no two ranges
  * overlap (within or across pools), every advertisement's pools exist, every peer's BFD profile exists, every
  * community is resolved. Conflicts are decided by age: the object created later is the one rejected, so the
- * result does not depend on the order of `objects`. Lists in the model are sorted by name. Pure; cost
- * O(R² + N) for R address ranges and N objects (R is small in practice).
+ * result does not depend on the order of `objects`. Lists in the model are sorted by name. Pool addresses are
+ * usable (src/address/usable.ts: no loopback, multicast, … range). Pure; cost O(R log R + N) for R address
+ * ranges and N objects, plus a memmove per accepted range.
  */
 export function parseConfig(objects: readonly unknown[], options: ParseOptions = {}): ParseResult {
   const groups = new Map<string, Obj[]>();
@@ -552,8 +613,9 @@ export function parseConfig(objects: readonly unknown[], options: ParseOptions =
   c.each(of('Community'), (o) => parseCommunities(o, aliases));
 
   const pools: Pool[] = [];
+  const poolRanges = new RangeIndex();
   c.each(of('IPAddressPool'), (o) => {
-    const p = parsePool(o, pools);
+    const p = parsePool(o, poolRanges);
     pools.push(p);
     return p;
   });
