@@ -24,6 +24,11 @@ export interface ControlPlaneOptions {
   detached?: boolean;
   /** crdDir is applied once the API server is ready (default deploy/crds when it exists). */
   crdDir?: string | null;
+  /**
+   * extraCrdDirs are applied after crdDir (default: the vendored Gateway API CRDs,
+   * deploy/gateway-api/standard, which `kubectl apply -k deploy` installs too; [] skips them).
+   */
+  extraCrdDirs?: string[];
   /** serviceCIDRs for ClusterIPs, comma-separated (default dual-stack). */
   serviceCIDRs?: string;
   keepDir?: boolean;
@@ -205,11 +210,16 @@ export class ControlPlane {
       pids.controllerManager = kcm.pid ?? -1;
 
       const crdDir = options.crdDir === undefined ? join(repoRoot, 'deploy/crds') : options.crdDir;
-      if (crdDir && existsSync(crdDir) && readdirSync(crdDir).some((f) => f.endsWith('.yaml'))) {
-        log(`control plane: installing CRDs from ${crdDir}`);
-        await cp.kubectl(['apply', '--server-side', '-f', crdDir]);
-        await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
+      const crdDirs = [
+        crdDir,
+        ...(options.extraCrdDirs ?? [join(repoRoot, 'deploy/gateway-api/standard')]),
+      ].filter((d): d is string => !!d && existsSync(d) && readdirSync(d).some((f) => f.endsWith('.yaml')));
+      for (const d of crdDirs) {
+        log(`control plane: installing CRDs from ${d}`);
+        await cp.kubectl(['apply', '--server-side', '-f', d]);
       }
+      if (crdDirs.length > 0)
+        await cp.kubectl(['wait', '--for=condition=Established', '--timeout=60s', 'crd', '--all']);
       writeFileSync(join(dir, 'state.json'), JSON.stringify(cp.state, null, 2));
       return cp;
     } catch (e) {
