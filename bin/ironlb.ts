@@ -8,7 +8,9 @@ import { parseConfig } from '../src/config/parse.ts';
 import { planPoolChange, type PlanEntry } from '../src/allocator/plan.ts';
 import { isOurs, toServiceView } from '../src/service/view.ts';
 import { poolOfAddress } from '../src/announce/l2plan.ts';
-import { CONFLICT_CONDITION, POOL_ANNOTATION } from '../controller/service-controller.ts';
+import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
+import { decodeConflict, describeConflict } from '../src/contracts/conflict.ts';
+import { RESOURCES, type Resource } from '../src/contracts/resources.ts';
 
 const USAGE = `Usage: ironlb <command> [options]     (node bin/ironlb.ts …)
 
@@ -73,10 +75,10 @@ function kc(): k8s.KubeConfig {
 async function livePools(): Promise<Obj[]> {
   const custom = kc().makeApiClient(k8s.CustomObjectsApi);
   const list = (await custom.listNamespacedCustomObject({
-    group: 'metallb.io',
-    version: 'v1beta1',
+    group: RESOURCES.IPAddressPool.group,
+    version: RESOURCES.IPAddressPool.version,
     namespace: f.namespace as string,
-    plural: 'ipaddresspools',
+    plural: RESOURCES.IPAddressPool.plural,
   })) as { items: Obj[] };
   return list.items.map((o) => ({ ...o, kind: 'IPAddressPool' }));
 }
@@ -157,14 +159,14 @@ async function plan(): Promise<void> {
   if (problems.some((p) => !p.retryable)) process.exitCode = 1;
 }
 
-async function statusObjects(plural: string): Promise<Obj[]> {
+async function statusObjects(r: Resource): Promise<Obj[]> {
   const custom = kc().makeApiClient(k8s.CustomObjectsApi);
   return (
     (await custom.listNamespacedCustomObject({
-      group: 'metallb.io',
-      version: 'v1beta1',
+      group: r.group,
+      version: r.version,
       namespace: f.namespace as string,
-      plural,
+      plural: r.plural,
     })) as { items: Obj[] }
   ).items;
 }
@@ -219,8 +221,8 @@ async function why(key: string): Promise<void> {
       `Service "${key}" holds ${ips.join(', ')} from pool "${svc.metadata?.annotations?.[POOL_ANNOTATION] ?? '?'}"`,
     );
     const who = announcers(
-      await statusObjects('servicel2statuses'),
-      await statusObjects('servicebgpstatuses'),
+      await statusObjects(RESOURCES.ServiceL2Status),
+      await statusObjects(RESOURCES.ServiceBGPStatus),
       ns,
       name,
     );
@@ -230,10 +232,10 @@ async function why(key: string): Promise<void> {
         : "announced by: nobody (no ready endpoints, no advertisement for its pool, or no eligible node: see the speakers' /debug/plan)",
     );
   }
-  const conflict = svc.status?.conditions?.find((c) => c.type === CONFLICT_CONDITION);
+  const conflict = decodeConflict(svc.status?.conditions);
   if (conflict)
     lines.push(
-      `address conflict: ${conflict.message} (${conflict.status === 'True' ? 'active' : conflict.reason})`,
+      `address conflict: ${describeConflict(conflict)} (${conflict.active ? 'active' : 'Reassigned'})`,
     );
   if (events.length) {
     lines.push('recent events:');
@@ -254,8 +256,8 @@ async function who(ip: string): Promise<void> {
     console.log(`${ip} is held by no Service${pool ? ` (it is in pool "${pool}")` : ' and is in no pool'}`);
     return;
   }
-  const l2 = await statusObjects('servicel2statuses');
-  const bgp = await statusObjects('servicebgpstatuses');
+  const l2 = await statusObjects(RESOURCES.ServiceL2Status);
+  const bgp = await statusObjects(RESOURCES.ServiceBGPStatus);
   for (const s of holders) {
     const ns = s.metadata?.namespace ?? '';
     const name = s.metadata?.name ?? '';

@@ -14,6 +14,7 @@ import { ApiStatusWriter, PoolStatusWriter, poolStatusBody, type PoolStatusBody 
 import { ControllerMetrics } from './metrics.ts';
 import { loadKubeConfig } from '../edge/connections.ts';
 import { serveWebhook } from './webhook.ts';
+import { CONFIG_RESOURCES, RESOURCES, apiVersionOf, type Resource } from '../src/contracts/resources.ts';
 import { ensureWebhookCert } from './webhook-cert.ts';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -100,8 +101,7 @@ let elector: LeaderElector | undefined;
 const canWrite = () => (elector ? elector.isLeader() : leading);
 
 type Obj = k8s.KubernetesObject & { spec?: unknown; status?: unknown };
-const crd = (plural: string, version = 'v1beta1') =>
-  metallbInformer<Obj>(kc, { namespace, plural, version, log });
+const crd = (resource: Resource) => metallbInformer<Obj>(kc, { namespace, resource, log });
 const services = serviceInformer(kc, log);
 const namespaces = new Informer<k8s.V1Namespace>(kc, {
   name: 'namespaces',
@@ -109,22 +109,9 @@ const namespaces = new Informer<k8s.V1Namespace>(kc, {
   list: () => core.listNamespace(),
   log,
 });
-const pools = crd('ipaddresspools');
-const others = [
-  crd('l2advertisements'),
-  crd('bgpadvertisements'),
-  crd('bgppeers', 'v1beta2'),
-  crd('communities'),
-  crd('bfdprofiles'),
-];
-const kinds: Record<string, string> = {
-  ipaddresspools: 'IPAddressPool',
-  l2advertisements: 'L2Advertisement',
-  bgpadvertisements: 'BGPAdvertisement',
-  bgppeers: 'BGPPeer',
-  communities: 'Community',
-  bfdprofiles: 'BFDProfile',
-};
+const pools = crd(RESOURCES.IPAddressPool);
+const others = CONFIG_RESOURCES.filter((r) => r !== RESOURCES.IPAddressPool).map(crd);
+const kinds = Object.fromEntries(CONFIG_RESOURCES.map((r) => [r.plural, r.kind]));
 for (const inf of [services, namespaces, pools, ...others])
   inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
 
@@ -184,8 +171,8 @@ function poolsChanged(): void {
       const obj = pools.get(p.name, namespace);
       recorder.event(
         {
-          kind: 'IPAddressPool',
-          apiVersion: 'metallb.io/v1beta1',
+          kind: RESOURCES.IPAddressPool.kind,
+          apiVersion: apiVersionOf(RESOURCES.IPAddressPool),
           namespace,
           name: p.name,
           uid: obj?.metadata?.uid,

@@ -1,11 +1,8 @@
 import type { V1Service } from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
-import {
-  CONFLICT_CONDITION,
-  POOL_ANNOTATION,
-  ServiceController,
-  type StatusWriter,
-} from './service-controller.ts';
+import { ServiceController, type StatusWriter } from './service-controller.ts';
+import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
+import { CONFLICT_CONDITION, encodeInUse } from '../src/contracts/conflict.ts';
 import type { EventTarget, Recorder } from '../edge/events.ts';
 
 // Recording fakes for the narrow interfaces the reconciler writes through.
@@ -161,11 +158,7 @@ describe('ServiceController', () => {
       ...svc.status,
       conditions: [
         {
-          type: CONFLICT_CONDITION,
-          status: 'True',
-          reason: 'AddressInUse',
-          message:
-            'Address "192.0.2.50" is already in use by another host (MAC 02:00:00:00:00:99), seen by n1 on eth0',
+          ...encodeInUse({ ip: '192.0.2.50', mac: '02:00:00:00:00:99', node: 'n1', interfaceName: 'eth0' }),
           lastTransitionTime: new Date(),
         },
       ],

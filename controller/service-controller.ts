@@ -8,46 +8,23 @@ import type { ConfigProblem } from '../src/config/problem.ts';
 import type { Config } from '../src/config/model.ts';
 import { Allocator, type Assignment } from '../src/allocator/allocator.ts';
 import { AllocationError } from '../src/allocator/errors.ts';
-import { ANNOTATIONS, isOurs, toServiceView, type ServiceView } from '../src/service/view.ts';
+import { isOurs, toServiceView, type ServiceView } from '../src/service/view.ts';
+import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
+import { RESOURCES, apiVersionOf } from '../src/contracts/resources.ts';
+import { decodeConflict, encodeReassigned } from '../src/contracts/conflict.ts';
 import { serviceTarget, type Recorder } from '../edge/events.ts';
 import { DONE, type ReconcileResult } from '../edge/workqueue.ts';
 import type { Logger } from '../edge/log.ts';
-
-/** CONFLICT_CONDITION is the Service condition speakers set when another host answers for its address. */
-export const CONFLICT_CONDITION = 'ironlb.io/AddressConflict';
 
 /** ConflictRecord is an address found in use by another host, as the controller tracks it. */
 export interface ConflictRecord {
   ip: string;
   service: string;
-  /** detectedBy: who reported it (the condition message names the node). */
+  /** detectedBy: the node that reported it (from the AddressConflict condition). */
   detectedBy: string;
   /** at: when it was reported or the Service was moved off it (ms since epoch). */
   at: number;
 }
-
-const CONFLICT_IP = /Address "([^"]+)"/g;
-
-/** conflictsOf reads the addresses a Service's AddressConflict condition reports (True, or moved off them). */
-export function conflictsOf(
-  svc: V1Service,
-): { ips: string[]; active: boolean; at: number; detectedBy: string; message: string } | undefined {
-  const c = (svc.status?.conditions ?? []).find((x) => x.type === CONFLICT_CONDITION);
-  if (!c || (c.status !== 'True' && c.reason !== 'Reassigned')) return undefined;
-  const ips = [...(c.message ?? '').matchAll(CONFLICT_IP)].map((m) => m[1] as string);
-  if (ips.length === 0) return undefined;
-  const by = /seen by (\S+) on/.exec(c.message ?? '')?.[1] ?? 'speaker';
-  return {
-    ips,
-    active: c.status === 'True',
-    at: new Date(c.lastTransitionTime ?? 0).getTime(),
-    detectedBy: by,
-    message: c.message ?? '',
-  };
-}
-
-/** POOL_ANNOTATION is written on every Service with the pool its addresses came from. */
-export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 
 /** ServiceStore is the read side the reconciler needs (the informer cache). */
 export interface ServiceStore {
@@ -173,7 +150,12 @@ export class ServiceController {
   setPools(rawPools: readonly unknown[]): ConfigProblem[] {
     const options = this.o.namespace ? { namespace: this.o.namespace } : {};
     const objects = rawPools.map(
-      (p) => ({ kind: 'IPAddressPool', apiVersion: 'metallb.io/v1beta1', ...(p as object) }) as PoolObject,
+      (p) =>
+        ({
+          kind: RESOURCES.IPAddressPool.kind,
+          apiVersion: apiVersionOf(RESOURCES.IPAddressPool),
+          ...(p as object),
+        }) as PoolObject,
     );
     // The controller's own pool status writes come back as pool updates. Only what parseConfig reads may
     // change the outcome; anything else (status) must not requeue every Service, or each status write during a
@@ -234,7 +216,7 @@ export class ServiceController {
 
   /** noteConflicts avoids every address the Service's AddressConflict condition reports, within the hold time. */
   private noteConflicts(svc: V1Service): void {
-    const c = conflictsOf(svc);
+    const c = decodeConflict(svc.status?.conditions);
     if (!c) return;
     const hold = this.o.conflictHoldMs ?? 15 * 60_000;
     if (!c.active && this.now() - c.at > hold) return;
@@ -251,7 +233,7 @@ export class ServiceController {
         for (const k of this.allocator.avoid(ip, `in use by another host (reported by ${c.detectedBy})`))
           this.o.enqueue(k);
       } catch {
-        /* not an address: the message was not ours */
+        /* not an address: the condition was not written by an IronLB speaker */
       }
       this.o.log?.warn(
         { ip, service: keyOf(svc), detectedBy: c.detectedBy },
@@ -272,7 +254,7 @@ export class ServiceController {
       if (this.now() - rec.at <= hold) continue;
       // still reported as in use right now: keep avoiding
       const svc = this.o.store.getService(rec.service);
-      const c = svc ? conflictsOf(svc) : undefined;
+      const c = svc ? decodeConflict(svc.status?.conditions) : undefined;
       if (c?.active && statusIPs(svc as V1Service).includes(ip)) continue;
       this.conflicts.delete(ip);
       this.allocator.unavoid(ip);
@@ -359,14 +341,14 @@ export class ServiceController {
       });
       this.o.hooks?.onStatusWrite?.();
     } else this.lastWrite.delete(key);
-    const conflict = conflictsOf(svc);
+    const conflict = decodeConflict(svc.status?.conditions);
     if (conflict?.active && !conflict.ips.some((ip) => assignment.ips.includes(ip))) {
-      await this.o.writer.writeCondition(svc, {
-        type: CONFLICT_CONDITION,
-        status: 'False',
-        reason: 'Reassigned',
-        message: `${conflict.ips.map((ip) => `Address "${ip}"`).join(' and ')} in use by another host (seen by ${conflict.detectedBy} on the network): moved to ${JSON.stringify(assignment.ips)}`,
+      const reassigned = encodeReassigned({
+        ips: conflict.ips,
+        detectedBy: conflict.detectedBy,
+        movedTo: assignment.ips,
       });
+      await this.o.writer.writeCondition(svc, reassigned);
       this.o.recorder.event(
         serviceTarget(svc),
         'Warning',
@@ -443,5 +425,3 @@ export class ServiceController {
 export function keyOf(svc: V1Service): string {
   return `${svc.metadata?.namespace}/${svc.metadata?.name}`;
 }
-
-export { ANNOTATIONS };

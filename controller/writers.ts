@@ -2,7 +2,9 @@
 import * as k8s from '@kubernetes/client-node';
 import type { PoolStatus } from '../src/allocator/allocator.ts';
 import type { ConfigProblem } from '../src/config/problem.ts';
-import { POOL_ANNOTATION, type StatusWriter } from './service-controller.ts';
+import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
+import { RESOURCES } from '../src/contracts/resources.ts';
+import type { StatusWriter } from './service-controller.ts';
 
 const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
 
@@ -139,10 +141,10 @@ export class PoolStatusWriter {
   async write(namespace: string, name: string, body: Partial<PoolStatusBody>): Promise<void> {
     await this.custom.patchNamespacedCustomObjectStatus(
       {
-        group: 'metallb.io',
-        version: 'v1beta1',
+        group: RESOURCES.IPAddressPool.group,
+        version: RESOURCES.IPAddressPool.version,
         namespace,
-        plural: 'ipaddresspools',
+        plural: RESOURCES.IPAddressPool.plural,
         name,
         fieldManager: FIELD_MANAGER,
         body: { status: body },

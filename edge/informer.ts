@@ -5,6 +5,7 @@ import * as k8s from '@kubernetes/client-node';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../src/util/backoff.ts';
 import { realClock, type Clock } from './clock.ts';
 import type { Logger } from './log.ts';
+import { collectionPath, type Resource } from '../src/contracts/resources.ts';
 
 /** InformerOptions: what to watch and how to behave when the watch fails. */
 export interface InformerOptions<T extends k8s.KubernetesObject> {
@@ -127,21 +128,23 @@ export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** metallbInformer watches one metallb.io kind in one namespace (every IronLB program reads them). */
+/** metallbInformer watches one metallb.io resource (from the CRD registry) in one namespace. */
 export function metallbInformer<T extends k8s.KubernetesObject>(
   kc: k8s.KubeConfig,
-  options: { namespace: string; plural: string; version?: string; log?: Logger },
+  options: { namespace: string; resource: Resource; log?: Logger },
 ): Informer<T> {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const { namespace, plural } = options;
-  const version = options.version ?? 'v1beta1';
+  const { namespace, resource: r } = options;
   return new Informer<T>(kc, {
-    name: plural,
-    path: `/apis/metallb.io/${version}/namespaces/${namespace}/${plural}`,
+    name: r.plural,
+    path: collectionPath(r, namespace),
     list: () =>
-      custom.listNamespacedCustomObject({ group: 'metallb.io', version, namespace, plural }) as Promise<
-        k8s.KubernetesListObject<T>
-      >,
+      custom.listNamespacedCustomObject({
+        group: r.group,
+        version: r.version,
+        namespace,
+        plural: r.plural,
+      }) as Promise<k8s.KubernetesListObject<T>>,
     log: options.log,
   });
 }

@@ -12,6 +12,8 @@ import { loadKubeConfig } from '../edge/connections.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import type { Config } from '../src/config/model.ts';
 import { isOurs } from '../src/service/view.ts';
+import { summariseEndpoints } from '../src/service/endpoints.ts';
+import { CONFIG_RESOURCES, type Resource } from '../src/contracts/resources.ts';
 import { planL2, type AnnounceNode, type AnnounceService, type L2Plan } from '../src/announce/l2plan.ts';
 import { LivenessAgent } from './liveness.ts';
 import { L2Announcer } from './l2-announcer.ts';
@@ -87,9 +89,9 @@ const metrics = new SpeakerMetrics();
 const recorder = new EventRecorder(kc, { component: 'ironlb-speaker', host: self, log });
 
 type Obj = k8s.KubernetesObject & { spec?: unknown };
-const crd = (plural: string, kind: string, version = 'v1beta1') => ({
-  kind,
-  informer: metallbInformer<Obj>(kc, { namespace, plural, version, log }),
+const crd = (resource: Resource) => ({
+  kind: resource.kind,
+  informer: metallbInformer<Obj>(kc, { namespace, resource, log }),
 });
 const services = serviceInformer(kc, log);
 const nodes = new Informer<k8s.V1Node>(kc, {
@@ -104,14 +106,7 @@ const slices = new Informer<k8s.V1EndpointSlice>(kc, {
   list: () => discovery.listEndpointSliceForAllNamespaces(),
   log,
 });
-const configSources = [
-  crd('ipaddresspools', 'IPAddressPool'),
-  crd('l2advertisements', 'L2Advertisement'),
-  crd('bgpadvertisements', 'BGPAdvertisement'),
-  crd('bgppeers', 'BGPPeer', 'v1beta2'),
-  crd('communities', 'Community'),
-  crd('bfdprofiles', 'BFDProfile'),
-];
+const configSources = CONFIG_RESOURCES.map(crd);
 // BGP passwords: BGPPeer.spec.passwordSecret names a Secret in this namespace
 const secrets = new Informer<k8s.V1Secret>(kc, {
   name: 'secrets',
@@ -155,23 +150,7 @@ function nodeViews(): AnnounceNode[] {
 }
 
 function serviceViews(): AnnounceService[] {
-  const endpoints = new Map<string, { ready: boolean; nodes: Set<string> }>();
-  for (const s of slices.list()) {
-    const svc = s.metadata?.labels?.['kubernetes.io/service-name'];
-    if (!svc) continue;
-    const key = `${s.metadata?.namespace}/${svc}`;
-    const e = endpoints.get(key) ?? { ready: false, nodes: new Set<string>() };
-    for (const ep of s.endpoints ?? []) {
-      // ready, or serving while terminating (as kube-proxy does), counts
-      const usable =
-        ep.conditions?.ready !== false ||
-        (ep.conditions?.serving === true && ep.conditions?.terminating === true);
-      if (!usable) continue;
-      e.ready = true;
-      if (ep.nodeName) e.nodes.add(ep.nodeName);
-    }
-    endpoints.set(key, e);
-  }
+  const endpoints = summariseEndpoints(slices.list());
   const out: AnnounceService[] = [];
   for (const svc of services.list()) {
     if (

@@ -5,14 +5,12 @@ import * as k8s from '@kubernetes/client-node';
 import { createHash } from 'node:crypto';
 import { errorMessage } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
-
-/** CONFLICT_CONDITION is the Service condition type the speaker sets when an address is in use elsewhere. */
-export const CONFLICT_CONDITION = 'ironlb.io/AddressConflict';
+import { encodeInUse } from '../src/contracts/conflict.ts';
+import { RESOURCES, STATUS_LABELS, apiVersionOf, type Resource } from '../src/contracts/resources.ts';
 
 /** StatusKind says which status objects a NodeStatusObjects keeps. */
 export interface StatusKind {
-  kind: 'ServiceL2Status' | 'ServiceBGPStatus';
-  plural: 'servicel2statuses' | 'servicebgpstatuses';
+  resource: Resource;
   /** prefix of the object names: "l2" or "bgp". */
   prefix: string;
   /**
@@ -24,15 +22,13 @@ export interface StatusKind {
 
 /** L2_STATUS: ServiceL2Status objects, one announcer per Service. */
 export const L2_STATUS: StatusKind = {
-  kind: 'ServiceL2Status',
-  plural: 'servicel2statuses',
+  resource: RESOURCES.ServiceL2Status,
   prefix: 'l2',
   exclusive: true,
 };
 /** BGP_STATUS: ServiceBGPStatus objects, every advertising node has one. */
 export const BGP_STATUS: StatusKind = {
-  kind: 'ServiceBGPStatus',
-  plural: 'servicebgpstatuses',
+  resource: RESOURCES.ServiceBGPStatus,
   prefix: 'bgp',
   exclusive: false,
 };
@@ -141,7 +137,8 @@ export class NodeStatusObjects {
 
   private async flush(): Promise<void> {
     const { namespace, node } = this.o;
-    const api = { group: 'metallb.io', version: 'v1beta1', namespace, plural: this.kind.plural };
+    const r = this.kind.resource;
+    const api = { group: r.group, version: r.version, namespace, plural: r.plural };
     const deleteObject = async (name: string) => {
       try {
         await this.custom.deleteNamespacedCustomObject({ ...api, name });
@@ -153,7 +150,7 @@ export class NodeStatusObjects {
       if (!this.adopted) {
         const list = (await this.custom.listNamespacedCustomObject({
           ...api,
-          labelSelector: `metallb.io/node=${node}`,
+          labelSelector: `${STATUS_LABELS.node}=${node}`,
         })) as {
           items: { metadata: { name: string }; status?: Record<string, unknown> }[];
         };
@@ -169,15 +166,15 @@ export class NodeStatusObjects {
             await this.custom.createNamespacedCustomObject({
               ...api,
               body: {
-                apiVersion: 'metallb.io/v1beta1',
-                kind: this.kind.kind,
+                apiVersion: apiVersionOf(r),
+                kind: r.kind,
                 metadata: {
                   name,
                   namespace,
                   labels: {
-                    'metallb.io/node': node,
-                    'metallb.io/service-name': d.service,
-                    'metallb.io/service-namespace': d.namespace,
+                    [STATUS_LABELS.node]: node,
+                    [STATUS_LABELS.serviceName]: d.service,
+                    [STATUS_LABELS.serviceNamespace]: d.namespace,
                   },
                 },
               },
@@ -198,10 +195,10 @@ export class NodeStatusObjects {
         )) {
           const list = (await this.custom.listNamespacedCustomObject({
             ...api,
-            labelSelector: `metallb.io/service-name=${d.service},metallb.io/service-namespace=${d.namespace}`,
+            labelSelector: `${STATUS_LABELS.serviceName}=${d.service},${STATUS_LABELS.serviceNamespace}=${d.namespace}`,
           })) as { items: { metadata: { name: string; labels?: Record<string, string> } }[] };
           for (const item of list.items)
-            if (item.metadata.labels?.['metallb.io/node'] !== node) await deleteObject(item.metadata.name);
+            if (item.metadata.labels?.[STATUS_LABELS.node] !== node) await deleteObject(item.metadata.name);
           this.takenOver.delete(`${d.namespace}/${d.service}`);
         }
       }
@@ -213,7 +210,7 @@ export class NodeStatusObjects {
       }
     } catch (err) {
       this.o.log.warn(
-        { err: errorMessage(err), kind: this.kind.kind },
+        { err: errorMessage(err), kind: this.kind.resource.kind },
         'could not update status objects; retrying',
       );
       setTimeout(() => this.schedule(0), 2000).unref();
@@ -239,10 +236,7 @@ export function reportConflict(
   const name = svc.metadata?.name ?? '';
   const namespace = svc.metadata?.namespace ?? '';
   const condition = {
-    type: CONFLICT_CONDITION,
-    status: 'True',
-    reason: 'AddressInUse',
-    message: `Address "${report.ip}" is already in use by another host (MAC ${report.mac}), seen by ${report.node} on ${report.interfaceName}`,
+    ...encodeInUse(report),
     lastTransitionTime: new Date().toISOString(),
     observedGeneration: svc.metadata?.generation ?? 0,
   };

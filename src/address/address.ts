@@ -1,7 +1,10 @@
-// Address math for IPv4 and IPv6 on bigint. Parsing and formatting go through the `ip-address` package; every
+// The one IP model: families, addresses, CIDRs and ranges for IPv4 and IPv6, as bigint. Address math on bigint. Parsing and formatting go through the `ip-address` package; every
 // other operation is arithmetic on the numeric value, so a /8 or an IPv6 /64 costs the same as a /30.
 import { Address4, Address6 } from 'ip-address';
-import type { AddressRange, IPFamily } from '../config/model.ts';
+import type { AddressRange } from '../config/model.ts';
+
+/** IPFamily is the address family of an address, prefix, range or Service: the only spelling in IronLB. */
+export type IPFamily = 'ipv4' | 'ipv6';
 
 /** Address is one parsed address: its family and its numeric value (IPv4 in [0, 2^32), IPv6 in [0, 2^128)). */
 export interface Address {
@@ -174,6 +177,37 @@ export function parseCidr(text: string): Cidr {
   const hostBits = BigInt(bits - prefixLength);
   const value = (addr.value >> hostBits) << hostBits;
   return { family: addr.family, value, prefixLength };
+}
+
+/**
+ * tryParseCidr parses "address/length" (surrounding spaces ignored; with bareAddress, also a lone address as a
+ * /32 or /128) and returns the network with host bits cleared, or undefined when the text is not that. Unlike
+ * parseCidr it never throws: for lists where the caller names the bad entry itself.
+ */
+export function tryParseCidr(text: string, options: { bareAddress?: boolean } = {}): Cidr | undefined {
+  const t = text.trim();
+  const slash = t.indexOf('/');
+  const addr = tryParseAddress(slash < 0 ? t : t.slice(0, slash));
+  if (!addr) return undefined;
+  const bits = familyBits(addr.family);
+  let prefixLength = bits;
+  if (slash < 0) {
+    if (!options.bareAddress) return undefined;
+  } else {
+    const lenText = t.slice(slash + 1);
+    if (!/^(0|[1-9][0-9]{0,2})$/.test(lenText)) return undefined;
+    prefixLength = Number(lenText);
+    if (prefixLength > bits) return undefined;
+  }
+  const hostBits = BigInt(bits - prefixLength);
+  return { family: addr.family, value: (addr.value >> hostBits) << hostBits, prefixLength };
+}
+
+/** cidrContains reports whether network `outer` contains network (or address) `inner`; never across families. */
+export function cidrContains(outer: Cidr, inner: Cidr): boolean {
+  if (outer.family !== inner.family || outer.prefixLength > inner.prefixLength) return false;
+  const shift = BigInt(familyBits(outer.family) - outer.prefixLength);
+  return inner.value >> shift === outer.value >> shift;
 }
 
 /** rangeSize returns the number of addresses in an inclusive range (bigint: an IPv6 /0 has 2^128). */

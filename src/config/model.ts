@@ -1,8 +1,10 @@
 // The internal configuration model: what parseConfig (src/config/parse.ts) builds from metallb.io objects.
 // Only the parse step knows CRD shapes; everything else (allocator, election, BGP, webhook) reads this model.
 
-/** IPFamily is the address family of an address, range or Service. */
-export type IPFamily = 'ipv4' | 'ipv6';
+import type { IPFamily } from '../address/address.ts';
+
+/** IPFamily is the address family of an address, range or Service (declared by the one address module). */
+export type { IPFamily };
 
 /** LabelSelector is a Kubernetes label selector (matchLabels AND every matchExpression). */
 export interface LabelSelector {

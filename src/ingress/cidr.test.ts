@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { cidrContains, formatCidr, parseCidr, parseCidrList } from './cidr.ts';
+import { cidrContains, formatCidr, tryParseCidr } from '../address/address.ts';
+import { parseCidrList } from './cidr.ts';
+
+// allow-list entries may be bare addresses
+const parseCidr = (text: string) => tryParseCidr(text, { bareAddress: true });
 
 describe('parseCidr / formatCidr', () => {
   it.each([

@@ -1,6 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { cidrContains, parseCidr } from './cidr.ts';
+import { cidrContains, tryParseCidr } from '../address/address.ts';
+
+const parseCidr = (text: string) => tryParseCidr(text, { bareAddress: true });
 import { buildRouteTable } from './build.ts';
 import { fakeResolver, ing, OUR_CLASS } from './fixtures.test-helpers.ts';
 import {
@@ -249,8 +251,8 @@ function simulate(plan: HaproxyPlan, state: HaproxyState, req: Required<RequestV
     let best: [number, string] | undefined;
     for (const [c, v] of mapEntries(f[MAPS.allow])) {
       const net = parseCidr(c);
-      if (net && client && cidrContains(net, client) && (!best || net.prefix > best[0]))
-        best = [net.prefix, v];
+      if (net && client && cidrContains(net, client) && (!best || net.prefixLength > best[0]))
+        best = [net.prefixLength, v];
     }
     if (!/^(?<id>[^|]+)\|(.*\|)?\k<id>\|/.test(allow + (best?.[1] ?? '|'))) return 'forbidden';
   }

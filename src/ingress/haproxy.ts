@@ -9,7 +9,7 @@
 // A route value is "backendSlot:redirect:allowId:rewriteId". Backends are slots (b0, b1, ...) with server
 // slots (s0, s1, ...): a new Service takes a free backend slot, a new endpoint a free server slot, through
 // `set server`. Only a change of layout (listeners, more slots than rendered) needs a reload.
-import { cidrContains, parseCidr } from './cidr.ts';
+import { cidrContains, tryParseCidr } from '../address/address.ts';
 import { anchoredRegexSource } from './paths.ts';
 import type { Route, RouteTable } from './types.ts';
 
@@ -149,8 +149,9 @@ function mapText(entries: readonly (readonly [string, string])[]): string {
  * so each CIDR lists every allow-list holding it or a CIDR that contains it. O(cidrs × lists).
  */
 export function allowMapText(lists: ReadonlyMap<string, readonly string[]>): string {
-  const cidrs = new Map<string, ReturnType<typeof parseCidr>>();
-  for (const list of lists.values()) for (const c of list) cidrs.set(c, parseCidr(c));
+  const cidrs = new Map<string, ReturnType<typeof tryParseCidr>>();
+  for (const list of lists.values())
+    for (const c of list) cidrs.set(c, tryParseCidr(c, { bareAddress: true }));
   const entries: [string, string][] = [...cidrs.keys()].sort().map((c) => {
     const inner = cidrs.get(c);
     const ids = [...lists.entries()]

@@ -1,7 +1,7 @@
 // matchRequest: the routing decision for one request, computed from the RouteTable alone. It is the
 // executable specification the data-plane renderers are tested against (same order of checks: host,
 // path, 308 redirect, allow-list, rewrite).
-import { cidrContains, parseCidr } from './cidr.ts';
+import { cidrContains, tryParseCidr } from '../address/address.ts';
 import { compilePathRegex, expandRewrite, hostMatches, prefixMatches, stripPort } from './paths.ts';
 import type { Route, RouteTable, VirtualHost } from './types.ts';
 
@@ -73,11 +73,11 @@ export function matchRequest(table: RouteTable, req: RequestView): MatchResult {
   if (route.redirectToHttps && !req.https)
     return { action: 'redirect', status: 308, vhost: vhost.host, route };
   if (route.allow && req.clientAddress !== undefined) {
-    const client = parseCidr(req.clientAddress);
+    const client = tryParseCidr(req.clientAddress, { bareAddress: true });
     const ok =
       client !== undefined &&
       route.allow.some((c) => {
-        const net = parseCidr(c);
+        const net = tryParseCidr(c, { bareAddress: true });
         return net !== undefined && cidrContains(net, client);
       });
     if (!ok) return { action: 'forbidden', status: 403, vhost: vhost.host, route };

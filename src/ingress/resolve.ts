@@ -1,5 +1,6 @@
 // snapshotResolver: answers the builder's questions (Service port → ready endpoints, TLS Secret → PEM) from
 // plain Service, EndpointSlice and Secret objects. Pure: the edge passes the snapshot in.
+import { SERVICE_NAME_LABEL, endpointUsable, type EndpointConditions } from '../service/endpoints.ts';
 import type { BackendResolver, Endpoint, EndpointsResult, TlsResult } from './types.ts';
 
 /** ServiceObject is the part of a v1 Service the resolver reads. */
@@ -13,7 +14,7 @@ export interface EndpointSliceObject {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   addressType?: string;
   ports?: { name?: string | null; port?: number | null }[] | null;
-  endpoints?: { addresses?: string[]; conditions?: { ready?: boolean | null } | null }[] | null;
+  endpoints?: { addresses?: string[]; conditions?: EndpointConditions | null }[] | null;
 }
 
 /** SecretObject is the part of a v1 Secret the resolver reads; `data` values are base64. */
@@ -30,9 +31,6 @@ export interface Snapshot {
   secrets: readonly SecretObject[];
 }
 
-/** SERVICE_NAME_LABEL links an EndpointSlice to its Service. */
-export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
-
 function decodeBase64(s: string): string | undefined {
   try {
     return new TextDecoder().decode(Uint8Array.from(atob(s), (c) => c.charCodeAt(0)));
@@ -44,7 +42,7 @@ function decodeBase64(s: string): string | undefined {
 /**
  * snapshotResolver indexes a snapshot (O(n)) and answers in O(slices of the Service). An Ingress port
  * number selects the Service port with that `port`; its name (empty for single unnamed ports) selects the
- * EndpointSlice port. Only endpoints whose `ready` condition is not false count (nil means ready).
+ * EndpointSlice port. Endpoints count by the one readiness rule, endpointUsable.
  */
 export function snapshotResolver(snapshot: Snapshot): BackendResolver {
   const key = (ns: string | undefined, name: string | undefined): string =>
@@ -83,7 +81,7 @@ export function snapshotResolver(snapshot: Snapshot): BackendResolver {
         const slicePort = (sl.ports ?? []).find((p) => (p.name ?? '') === portName)?.port;
         if (slicePort === undefined || slicePort === null) continue;
         for (const ep of sl.endpoints ?? []) {
-          if (ep.conditions?.ready === false) continue;
+          if (!endpointUsable(ep.conditions)) continue;
           const address = ep.addresses?.[0];
           if (!address) continue;
           const id = `${address}|${slicePort}`;

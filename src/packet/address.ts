@@ -1,7 +1,7 @@
 // Text <-> byte forms of the link-layer and IP addresses that appear in ARP and NDP frames. Decoders in this
 // folder return canonical text (lowercase MAC with colons, dotted IPv4, RFC 5952 IPv6), so a decoded address
 // can be compared with === and looked up in a Set.
-import { formatIPv6Groups } from '../address/address.ts';
+import { formatIPv6Groups, type IPFamily } from '../address/address.ts';
 
 /** MAC_BROADCAST is the Ethernet broadcast address ff:ff:ff:ff:ff:ff. */
 export const MAC_BROADCAST = 'ff:ff:ff:ff:ff:ff';
@@ -120,8 +120,8 @@ export function ipv6FromBytes(bytes: Uint8Array, offset = 0): string {
   return formatIPv6Groups(groups);
 }
 
-/** IPFamilyName is the family of an address as the packet layer reports it. */
-export type IPFamilyName = 'ipv4' | 'ipv6';
+/** IPFamilyName is the family of an address as the packet layer reports it (the one IPFamily). */
+export type IPFamilyName = IPFamily;
 
 /**
  * canonicalIP returns the canonical text of an IPv4 or IPv6 address and its family, or undefined when the text

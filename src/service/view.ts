@@ -2,17 +2,7 @@
 // a core/v1 Service; the allocator reads ServiceView.
 import { formatAddress, familyLabel, tryParseAddress } from '../address/address.ts';
 import type { IPFamily } from '../config/model.ts';
-
-/** ANNOTATIONS are the Service annotations users set (and the one we write), under the metallb.io prefix. */
-export const ANNOTATIONS = {
-  loadBalancerIPs: 'metallb.io/loadBalancerIPs',
-  addressPool: 'metallb.io/address-pool',
-  allowSharedIP: 'metallb.io/allow-shared-ip',
-  ipAllocatedFromPool: 'metallb.io/ip-allocated-from-pool',
-} as const;
-
-/** DEPRECATED_PREFIX is MetalLB's old annotation prefix: still read, the metallb.io key wins when both exist. */
-export const DEPRECATED_PREFIX = 'metallb.universe.tf/';
+import { ANNOTATIONS, deprecatedKey } from '../contracts/annotations.ts';
 
 /** IPFamilyPolicy is spec.ipFamilyPolicy (SingleStack when unset). */
 export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -72,7 +62,7 @@ function annotation(
   stable: string,
 ): { key: string; value: string } | undefined {
   if (Object.hasOwn(annotations, stable)) return { key: stable, value: annotations[stable] ?? '' };
-  const old = DEPRECATED_PREFIX + stable.slice('metallb.io/'.length);
+  const old = deprecatedKey(stable);
   if (Object.hasOwn(annotations, old)) return { key: old, value: annotations[old] ?? '' };
   return undefined;
 }
@@ -151,7 +141,7 @@ export function toServiceView(svc: unknown): ServiceView {
 
   const deprecatedAnnotations = Object.values(ANNOTATIONS)
     .filter((k) => k !== ANNOTATIONS.ipAllocatedFromPool)
-    .map((k) => DEPRECATED_PREFIX + k.slice('metallb.io/'.length))
+    .map(deprecatedKey)
     .filter((k) => Object.hasOwn(annotations, k));
 
   const requestedIPs = requested(spec, annotations, problems);
