@@ -3,7 +3,7 @@
 // pool size, so the same-family ratios should be close to 1 although the larger pools are 256 and 2^48 times
 // larger. Run: node bench/allocator.bench.ts [assignments]
 import { Allocator } from '../src/allocator/allocator.ts';
-import { configOf, svc } from '../src/allocator/testkit.ts';
+import { configOf, svc } from '../test/support/allocator-testkit.ts';
 import type { ServiceView } from '../src/service/view.ts';
 
 const count = Number(process.argv[2] ?? 20_000);

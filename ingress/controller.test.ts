@@ -8,7 +8,7 @@ import type { RouteTable } from '../src/ingress/types.ts';
 import { IngressLoop, type IngressLoopOptions } from './controller.ts';
 import type { ApplyResult, Dataplane } from './dataplane.ts';
 import type { IngressSnapshot } from './reconcile.ts';
-import { endpointSlice, ingress, service } from './testkit.ts';
+import { endpointSlice, ingress, service } from '../test/support/ingress-testkit.ts';
 
 const CLASS = { metadata: { name: 'ironlb' }, spec: { controller: 'ironlb.io/ingress' } };
 

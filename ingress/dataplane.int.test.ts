@@ -21,7 +21,7 @@ import {
   tlsSecret,
   type TestPki,
   type Upstream,
-} from './testkit.ts';
+} from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 const CLASS: IngressClassObject = {

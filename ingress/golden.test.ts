@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildRouteTable } from '../src/ingress/build.ts';
-import { fakeResolver, ing, OUR_CLASS } from '../src/ingress/fixtures.test-helpers.ts';
+import { fakeResolver, ing, OUR_CLASS } from '../test/support/ingress-fixtures.ts';
 import { CONFIG_FILE, CRT_LIST, MAPS, planHaproxy, type HaproxyOptions } from '../src/ingress/haproxy.ts';
 import type { IngressObject } from '../src/ingress/types.ts';
 
@@ -16,9 +16,14 @@ const OPTS: HaproxyOptions = {
   threads: 2,
 };
 
+// A missing golden file fails the test (it would otherwise pass by writing what it checks); UPDATE_GOLDEN=1
+// writes it, to be reviewed like code.
 function golden(name: string, actual: string): void {
   const file = join(DIR, name);
-  if (process.env.UPDATE_GOLDEN === '1' || !existsSync(file)) writeFileSync(file, actual);
+  if (process.env.UPDATE_GOLDEN === '1') writeFileSync(file, actual);
+  expect(existsSync(file), `golden file "${name}" is missing: run with UPDATE_GOLDEN=1 and review it`).toBe(
+    true,
+  );
   expect(actual).toBe(readFileSync(file, 'utf8'));
 }
 

@@ -1,101 +1,118 @@
-// LivenessAgent on loopback: a plain UDP socket bound to 127.0.0.1 plays the peer and reads what the agent
-// sends (a socket bound to the exact address wins over the agent's wildcard bind).
-import { createSocket, type Socket } from 'node:dgram';
-import { afterEach, describe, expect, it } from 'vitest';
-import { decodeHeartbeat, type Heartbeat } from '../src/liveness/membership.ts';
-import { LivenessAgent } from './liveness.ts';
+// LivenessAgent with a fake transport and a manual clock: every datagram it sends is recorded, every tick is
+// an advance() away, so nothing sleeps. The same behaviour over real UDP is in liveness.int.test.ts.
+import { createHmac } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { ManualClock } from '../edge/clock.ts';
+import { decodeHeartbeat, encodeHeartbeat, type Heartbeat } from '../src/liveness/membership.ts';
+import { LivenessAgent, type DatagramTransport } from './liveness.ts';
 
-const sockets: Socket[] = [];
-const agents: LivenessAgent[] = [];
-afterEach(() => {
-  for (const a of agents.splice(0)) a.stop();
-  for (const s of sockets.splice(0)) s.close();
-});
-
-async function peer(): Promise<{ port: number; heard: Heartbeat[] }> {
-  const s = createSocket({ type: 'udp4', reuseAddr: true });
-  sockets.push(s);
-  const heard: Heartbeat[] = [];
-  s.on('message', (m) => {
-    const h = decodeHeartbeat(m);
-    if (h) heard.push(h);
-  });
-  await new Promise<void>((r) => s.bind(0, '127.0.0.1', () => r()));
-  return { port: s.address().port, heard };
+/** fakeTransport records what the agent sends and lets the test deliver datagrams to it. */
+function fakeTransport(): DatagramTransport & { sent: Heartbeat[]; deliver(b: Uint8Array): void } {
+  let receive: ((msg: Buffer) => void) | undefined;
+  const sent: Heartbeat[] = [];
+  return {
+    sent,
+    async open(onMessage) {
+      receive = onMessage;
+    },
+    send(datagram) {
+      const h = decodeHeartbeat(datagram);
+      if (h) sent.push(h);
+    },
+    close() {
+      receive = undefined;
+    },
+    deliver(b) {
+      receive?.(Buffer.from(b));
+    },
+  };
 }
 
 describe('LivenessAgent', () => {
   it('keeps saying "leaving" in every heartbeat after leave(), so peers never take it back', async () => {
-    const p = await peer();
+    const clock = new ManualClock(1_000);
+    const t = fakeTransport();
     const agent = new LivenessAgent({
       self: 'a',
-      port: p.port,
+      port: 7946,
       peers: () => [{ node: 'b', address: '127.0.0.1' }],
       intervalMs: 10,
       timeoutMs: 35,
       onChange: () => {},
+      clock,
+      transport: t,
     });
-    agents.push(agent);
     await agent.start();
-    await new Promise((r) => setTimeout(r, 50));
-    expect(p.heard.length).toBeGreaterThan(0);
-    expect(p.heard.every((h) => h.state === 'alive')).toBe(true);
-    const before = p.heard.length;
+    clock.advance(50);
+    expect(t.sent.length).toBeGreaterThan(0);
+    expect(t.sent.every((h) => h.state === 'alive')).toBe(true);
+    const before = t.sent.length;
     agent.leave();
-    await new Promise((r) => setTimeout(r, 80));
-    // a heartbeat sent just before leave() may still be in flight: what matters is that once the first
-    // "leaving" went out, no "alive" ever follows it
-    const first = p.heard.findIndex((h) => h.state === 'leaving');
+    clock.advance(80);
+    const first = t.sent.findIndex((h) => h.state === 'leaving');
     expect(first).toBeGreaterThanOrEqual(before - 1);
-    const after = p.heard.slice(first);
+    const after = t.sent.slice(first);
     expect(after.length).toBeGreaterThan(3); // the three leave() messages and later ticks
     expect(after.map((h) => h.state)).toEqual(after.map(() => 'leaving'));
+    agent.stop();
+    expect(clock.pending).toBe(0);
+  });
+
+  it('declares a silent peer dead after the timeout, on the clock it was given', async () => {
+    const clock = new ManualClock(5_000);
+    const t = fakeTransport();
+    const changes: string[][] = [];
+    const agent = new LivenessAgent({
+      self: 'a',
+      port: 7946,
+      peers: () => [],
+      intervalMs: 100,
+      timeoutMs: 350,
+      onChange: (alive) => changes.push(alive),
+      clock,
+      transport: t,
+    });
+    await agent.start();
+    t.deliver(encodeHeartbeat({ v: 1, node: 'b', incarnation: 1, seq: 1, state: 'alive' }));
+    expect(changes).toEqual([['a', 'b']]);
+    clock.advance(300);
+    expect(agent.membership.isAlive('b')).toBe(true);
+    clock.advance(200);
+    expect(changes.at(-1)).toEqual(['a']);
+    agent.stop();
   });
 });
 
 describe('LivenessAgent with a shared key', () => {
   it('accepts heartbeats signed with the key and drops unsigned or wrongly signed ones', async () => {
     const key = Buffer.from('0123456789abcdef0123456789abcdef');
-    const port = await new Promise<number>((resolve) => {
-      const probe = createSocket('udp4');
-      probe.bind(0, '127.0.0.1', () => {
-        const p = probe.address().port;
-        probe.close(() => resolve(p));
-      });
-    });
+    const t = fakeTransport();
     const changes: string[][] = [];
     const listener = new LivenessAgent({
       self: 'a',
-      port,
+      port: 7946,
       peers: () => [],
       intervalMs: 1000,
       timeoutMs: 5000,
       key,
       onChange: (alive) => changes.push(alive),
+      clock: new ManualClock(),
+      transport: t,
     });
-    agents.push(listener);
     await listener.start();
-    const send = async (bytes: Uint8Array) => {
-      const s = createSocket('udp4');
-      sockets.push(s);
-      await new Promise<void>((r) => s.send(bytes, port, '127.0.0.1', () => r()));
-    };
-    const { encodeHeartbeat } = await import('../src/liveness/membership.ts');
-    const { createHmac } = await import('node:crypto');
     const body = (node: string, seq: number, state: 'alive' | 'leaving' = 'alive') =>
       encodeHeartbeat({ v: 1, node, incarnation: 1, seq, state });
     const sign = (b: Uint8Array, k: Buffer) =>
       Buffer.concat([b, createHmac('sha256', k).update(b).digest().subarray(0, 16)]);
-    await send(body('forger', 1)); // unsigned
-    await send(sign(body('forger', 2), Buffer.from('another key of sixteen bytes!!!!'))); // wrong key
-    await send(sign(body('b', 1), key)); // genuine
-    await new Promise((r) => setTimeout(r, 100));
+    t.deliver(body('forger', 1)); // unsigned
+    t.deliver(sign(body('forger', 2), Buffer.from('another key of sixteen bytes!!!!'))); // wrong key
+    t.deliver(sign(body('b', 1), key)); // genuine
     expect(listener.rejected).toBe(2);
     expect(listener.membership.alive()).toEqual(['a', 'b']);
     // a forged "leaving" for b is refused too
-    await send(body('b', 2, 'leaving'));
-    await new Promise((r) => setTimeout(r, 50));
+    t.deliver(body('b', 2, 'leaving'));
     expect(listener.membership.isAlive('b')).toBe(true);
     expect(changes.at(-1)).toEqual(['a', 'b']);
+    listener.stop();
   });
 });

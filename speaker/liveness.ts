@@ -12,6 +12,7 @@ import {
   encodeHeartbeat,
   HEARTBEAT_VERSION,
 } from '../src/liveness/membership.ts';
+import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
 
 /** TAG_BYTES is the length of the HMAC-SHA256 tag appended to a signed heartbeat (truncated, RFC 2104 §5). */
@@ -32,17 +33,66 @@ export interface LivenessOptions {
   macs?: () => string[];
   /** onChange is called with the sorted live set whenever it changes. */
   onChange: (alive: string[]) => void;
+  /** clock: time and the heartbeat timer (default: the wall clock). */
+  clock?: Clock;
+  /** transport: how datagrams move (default: UDP on port, IPv4 and IPv6). */
+  transport?: DatagramTransport;
+}
+
+/** DatagramTransport moves heartbeat datagrams: the agent's only I/O, replaced by a fake in unit tests. */
+export interface DatagramTransport {
+  /** open starts receiving; every datagram goes to onMessage. */
+  open(onMessage: (msg: Buffer) => void): Promise<void>;
+  /** send sends one datagram to address (best effort: a lost heartbeat is what the timeout is for). */
+  send(datagram: Uint8Array, address: string): void;
+  close(): void;
+}
+
+/** udpTransport listens on port on every IPv4 and (when available) IPv6 address and sends to the same port. */
+export function udpTransport(port: number, log?: Logger): DatagramTransport {
+  let sockets: Socket[] = [];
+  return {
+    async open(onMessage) {
+      for (const type of ['udp4', 'udp6'] as const) {
+        const s = createSocket({ type, reuseAddr: true, ipv6Only: type === 'udp6' });
+        s.on('message', onMessage);
+        s.on('error', (err) => log?.warn({ err: err.message, type }, 'liveness socket error'));
+        try {
+          await new Promise<void>((resolve, reject) => {
+            s.once('error', reject);
+            s.bind(port, type === 'udp4' ? '0.0.0.0' : '::', () => resolve());
+          });
+          sockets.push(s);
+        } catch (err) {
+          if (type === 'udp4') throw err;
+          log?.info({ err: (err as Error).message }, 'no IPv6 liveness socket');
+          s.close();
+        }
+      }
+    },
+    send(datagram, address) {
+      const s = sockets[isIPv6(address) ? 1 : 0] ?? sockets[0];
+      s?.send(datagram, port, address, () => {
+        /* a lost heartbeat is what the timeout is for */
+      });
+    },
+    close() {
+      for (const s of sockets) s.close();
+      sockets = [];
+    },
+  };
 }
 
 /** LivenessAgent sends and receives heartbeats and keeps a Membership current. */
 export class LivenessAgent {
   readonly membership: Membership;
   private readonly o: LivenessOptions;
-  private readonly incarnation = Date.now();
+  private readonly clock: Clock;
+  private readonly transport: DatagramTransport;
+  private readonly incarnation: number;
   private seq = 0;
   private leaving = false;
-  private sockets: Socket[] = [];
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   /** received counts heartbeats accepted; dropped counts malformed datagrams; rejected, badly signed ones. */
   received = 0;
   dropped = 0;
@@ -50,28 +100,15 @@ export class LivenessAgent {
 
   constructor(options: LivenessOptions) {
     this.o = options;
+    this.clock = options.clock ?? realClock;
+    this.transport = options.transport ?? udpTransport(options.port, options.log);
+    this.incarnation = this.clock.now();
     this.membership = new Membership({ self: options.self, timeoutMs: options.timeoutMs });
   }
 
-  /** start binds UDP (IPv4 and IPv6) and begins heartbeating. */
+  /** start opens the transport (UDP, IPv4 and IPv6, by default) and begins heartbeating. */
   async start(): Promise<void> {
-    for (const type of ['udp4', 'udp6'] as const) {
-      const s = createSocket({ type, reuseAddr: true, ipv6Only: type === 'udp6' });
-      s.on('message', (msg) => this.onMessage(msg));
-      s.on('error', (err) => this.o.log?.warn({ err: err.message, type }, 'liveness socket error'));
-      try {
-        await new Promise<void>((resolve, reject) => {
-          s.once('error', reject);
-          s.bind(this.o.port, type === 'udp4' ? '0.0.0.0' : '::', () => resolve());
-        });
-        this.sockets.push(s);
-      } catch (err) {
-        if (type === 'udp4') throw err;
-        this.o.log?.info({ err: (err as Error).message }, 'no IPv6 liveness socket');
-        s.close();
-      }
-    }
-    this.timer = setInterval(() => this.tick(), this.o.intervalMs);
+    await this.transport.open((msg) => this.onMessage(msg));
     this.tick();
   }
 
@@ -98,7 +135,7 @@ export class LivenessAgent {
       return;
     }
     this.received++;
-    const change = this.membership.receive(h, Date.now());
+    const change = this.membership.receive(h, this.clock.now());
     if (change.joined.length || change.left.length) this.changed(change.joined, change.left);
   }
 
@@ -111,8 +148,9 @@ export class LivenessAgent {
     // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this speaker
     // back as a member (and give it its addresses again) for the rest of the handoff
     this.send(this.leaving ? 'leaving' : 'alive');
-    const change = this.membership.expire(Date.now());
+    const change = this.membership.expire(this.clock.now());
     if (change.left.length) this.changed([], change.left);
+    this.timer = this.clock.setTimeout(() => this.tick(), this.o.intervalMs);
   }
 
   private send(state: 'alive' | 'leaving'): void {
@@ -126,12 +164,7 @@ export class LivenessAgent {
       ...(macs.length ? { macs } : {}),
     });
     const datagram = this.o.key ? Buffer.concat([bytes, this.tag(bytes)]) : bytes;
-    for (const { address } of this.o.peers()) {
-      const s = this.sockets[isIPv6(address) ? 1 : 0] ?? this.sockets[0];
-      s?.send(datagram, this.o.port, address, () => {
-        /* a lost heartbeat is what the timeout is for */
-      });
-    }
+    for (const { address } of this.o.peers()) this.transport.send(datagram, address);
   }
 
   /** leave tells every peer this speaker is going (three times, against loss) and stops counting itself. */
@@ -141,10 +174,10 @@ export class LivenessAgent {
     for (let i = 0; i < 3; i++) this.send('leaving');
   }
 
-  /** stop ends heartbeating and closes the sockets. */
+  /** stop ends heartbeating and closes the transport. */
   stop(): void {
-    clearInterval(this.timer);
-    for (const s of this.sockets) s.close();
-    this.sockets = [];
+    this.timer?.cancel();
+    this.timer = undefined;
+    this.transport.close();
   }
 }

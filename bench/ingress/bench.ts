@@ -13,7 +13,7 @@ import { emptyRouteTable } from '../../src/ingress/build.ts';
 import type { IngressObject } from '../../src/ingress/types.ts';
 import { startDataplane } from '../../ingress/dataplane.ts';
 import { createReconciler, type IngressSnapshot } from '../../ingress/reconcile.ts';
-import { endpointSlice, freePort, ingress, service } from '../../ingress/testkit.ts';
+import { endpointSlice, freePort, ingress, service } from '../../test/support/ingress-testkit.ts';
 
 const execFileP = promisify(execFile);
 const { values: args } = parseArgs({

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { Allocator, type Assignment } from './allocator.ts';
 import { AllocationError } from './errors.ts';
-import { configOf, svc, type ServiceSpec } from './testkit.ts';
+import { configOf, svc, type ServiceSpec } from '../../test/support/allocator-testkit.ts';
 import type { ServiceView } from '../service/view.ts';
 import type { Config } from '../config/model.ts';
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Allocator, type Assignment } from './allocator.ts';
 import { AllocationError } from './errors.ts';
-import { configOf, svc } from './testkit.ts';
+import { configOf, svc } from '../../test/support/allocator-testkit.ts';
 import type { ServiceView } from '../service/view.ts';
 
 type Step =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { planPoolChange } from './plan.ts';
-import { configOf, svc } from './testkit.ts';
+import { configOf, svc } from '../../test/support/allocator-testkit.ts';
 
 describe('planPoolChange', () => {
   const current = configOf({

@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildRouteTable } from './build.ts';
-import { fakeResolver, ing, OTHER_CLASS, OUR_CLASS, type P } from './fixtures.test-helpers.ts';
+import { fakeResolver, ing, OTHER_CLASS, OUR_CLASS, type P } from '../../test/support/ingress-fixtures.ts';
 import { matchRequest } from './match.ts';
 import type { IngressObject, RouteTable } from './types.ts';
 

@@ -4,7 +4,7 @@ import { cidrContains, tryParseCidr } from '../address/address.ts';
 
 const parseCidr = (text: string) => tryParseCidr(text, { bareAddress: true });
 import { buildRouteTable } from './build.ts';
-import { fakeResolver, ing, OUR_CLASS } from './fixtures.test-helpers.ts';
+import { fakeResolver, ing, OUR_CLASS } from '../../test/support/ingress-fixtures.ts';
 import {
   MAPS,
   opCommands,

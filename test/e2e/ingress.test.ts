@@ -8,7 +8,7 @@ import { Lab, type LabPod } from '../harness/netlab.ts';
 import { alive, stopPid, waitFor } from '../harness/exec.ts';
 import { mergePatch, waitForEndpoints } from '../harness/kube.ts';
 import { INGRESS_LAB, deployIngress, labPools, startIronLB, type IronLBProcesses } from '../lab/deploy.ts';
-import { makeTestPki, type TestPki } from '../../ingress/testkit.ts';
+import { makeTestPki, type TestPki } from '../support/ingress-testkit.ts';
 import {
   curlFrom,
   curlMany,

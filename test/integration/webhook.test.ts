@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { WEBHOOK_PATHS } from '../../controller/webhook.ts';
+import { CONFIG_RESOURCES, type Resource } from '../../src/contracts/resources.ts';
 import { run, waitFor } from '../harness/exec.ts';
 import { isNotFound } from '../harness/kube.ts';
 import {
@@ -66,14 +67,7 @@ function servingCert(dir: string): { cert: string; key: string } {
   return { cert, key };
 }
 
-const plural: Record<string, { plural: string; version: string }> = {
-  IPAddressPool: { plural: 'ipaddresspools', version: 'v1beta1' },
-  L2Advertisement: { plural: 'l2advertisements', version: 'v1beta1' },
-  BGPAdvertisement: { plural: 'bgpadvertisements', version: 'v1beta1' },
-  Community: { plural: 'communities', version: 'v1beta1' },
-  BFDProfile: { plural: 'bfdprofiles', version: 'v1beta1' },
-  BGPPeer: { plural: 'bgppeers', version: 'v1beta2' },
-};
+const plural: Record<string, Resource> = Object.fromEntries(CONFIG_RESOURCES.map((r) => [r.kind, r]));
 
 function webhookConfiguration(port: number, namespace: string): k8s.V1ValidatingWebhookConfiguration {
   const caBundle = readFileSync(join(pkiDir, 'ca.crt')).toString('base64');
@@ -113,7 +107,7 @@ async function deleteWebhookConfiguration(): Promise<void> {
 }
 
 async function create(kind: string, name: string, spec: object, namespace = env.configNs): Promise<void> {
-  const p = plural[kind] as { plural: string; version: string };
+  const p = plural[kind] as Resource;
   await c.custom.createNamespacedCustomObject({
     ...GROUP,
     version: p.version,
@@ -124,7 +118,7 @@ async function create(kind: string, name: string, spec: object, namespace = env.
 }
 
 async function remove(kind: string, name: string, namespace = env.configNs, dryRun = false): Promise<void> {
-  const p = plural[kind] as { plural: string; version: string };
+  const p = plural[kind] as Resource;
   await c.custom.deleteNamespacedCustomObject({
     ...GROUP,
     version: p.version,
@@ -288,6 +282,14 @@ describe('admission webhook', () => {
     // same overlapping pool in a namespace the configuration does not select: only the schema applies
     const other = await env.namespace('elsewhere');
     await create('IPAddressPool', 'overlaps-first', { addresses: ['192.0.2.0/28'] }, other);
+    const stored = (await c.custom.getNamespacedCustomObject({
+      ...GROUP,
+      version: 'v1beta1',
+      namespace: other,
+      plural: 'ipaddresspools',
+      name: 'overlaps-first',
+    })) as { spec?: { addresses?: string[] } };
+    expect(stored.spec?.addresses).toEqual(['192.0.2.0/28']);
     await remove('IPAddressPool', 'overlaps-first', other);
   });
 });

@@ -1,5 +1,5 @@
 // Test helpers for the ingress core: compact Ingress objects and a fake resolver. Used by tests only.
-import type { BackendResolver, IngressClassObject, IngressObject } from './types.ts';
+import type { BackendResolver, IngressClassObject, IngressObject } from '../../src/ingress/types.ts';
 
 /** OUR_CLASS is an IngressClass of ours, marked default. */
 export const OUR_CLASS: IngressClassObject = {

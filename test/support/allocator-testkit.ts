@@ -1,7 +1,7 @@
 // Builders shared by the allocator's tests and the benchmark: plain objects in, parsed model and views out.
-import { parseConfig } from '../config/parse.ts';
-import type { Config } from '../config/model.ts';
-import { toServiceView, type ServiceView } from '../service/view.ts';
+import { parseConfig } from '../../src/config/parse.ts';
+import type { Config } from '../../src/config/model.ts';
+import { toServiceView, type ServiceView } from '../../src/service/view.ts';
 
 /** PoolSpec describes one IPAddressPool for tests: addresses plus any other spec fields. */
 export interface PoolSpec {

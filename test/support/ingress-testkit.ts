@@ -7,8 +7,8 @@ import https from 'node:https';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { IngressObject } from '../src/ingress/types.ts';
-import type { EndpointSliceObject, SecretObject, ServiceObject } from '../src/ingress/resolve.ts';
+import type { IngressObject } from '../../src/ingress/types.ts';
+import type { EndpointSliceObject, SecretObject, ServiceObject } from '../../src/ingress/resolve.ts';
 
 /** Upstream is a loopback HTTP server answering JSON {name, url, headers} and counting its requests. */
 export interface Upstream {
