@@ -17,6 +17,7 @@ export default defineConfig({
             'deploy/**/*.test.ts',
             'bin/**/*.test.ts',
             'test/harness/**/*.test.ts',
+            'test/lab/**/*.test.ts',
           ],
           exclude: ['**/*.int.test.ts', '**/node_modules/**'],
         },

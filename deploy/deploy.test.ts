@@ -308,7 +308,7 @@ describe('deploy/ YAML', () => {
     expect(k.resources).toContain('gateway-api');
     const files = yamlFiles(deployDir)
       .map((f) => relative(deployDir, f))
-      .filter((f) => f !== 'kustomization.yaml' && !f.startsWith('examples/'));
+      .filter((f) => !f.endsWith('kustomization.yaml') && !f.startsWith('examples/'));
     expect([...listed].sort()).toEqual(files.sort());
     expect(k.namespace).toBe('ironlb-system');
   });
@@ -699,6 +699,45 @@ describe('workloads and RBAC', () => {
       );
     const secretRules = rules.filter((r) => r.resources.includes('secrets') || r.resources.includes('*'));
     expect(secretRules.map((r) => r.resourceNames)).toEqual([['ironlb-webhook-cert']]);
+  });
+
+  it('the bfd component adds to the speaker container only what FRR bfdd needs to start', () => {
+    const component = manifests.find((m) => m.file === join('components', 'bfd', 'kustomization.yaml'))!.doc;
+    expect(component.kind).toBe('Component');
+    const [patch] = component.patches as { target: { kind: string; name: string }; patch: string }[];
+    expect(patch?.target).toEqual({ kind: 'DaemonSet', name: 'ironlb-speaker' });
+    const ops = parseAllDocuments(patch?.patch ?? '')[0]?.toJS() as {
+      op: string;
+      path: string;
+      value: unknown;
+    }[];
+    // the patch addresses containers/0 by index: it checks that this is the speaker before changing it
+    expect(ops[0]).toEqual({ op: 'test', path: '/spec/template/spec/containers/0/name', value: 'speaker' });
+    expect(containers(byName('ironlb-speaker').spec)[0]?.name).toBe('speaker');
+    expect(ops[1]?.path).toBe('/spec/template/spec/containers/0/securityContext/capabilities/add');
+    expect([...(ops[1]?.value as string[])].sort()).toEqual(
+      [
+        'CHOWN',
+        'DAC_OVERRIDE',
+        'NET_ADMIN',
+        'NET_BIND_SERVICE',
+        'NET_RAW',
+        'SETGID',
+        'SETUID',
+        'SYS_ADMIN',
+      ].sort(),
+    );
+  });
+
+  it('gobgpd outlives the speaker on pod deletion by more than the L2 handoff, within the grace period', () => {
+    const speaker = byName('ironlb-speaker');
+    const gobgpd = containers(speaker.spec).find((c) => c.name === 'gobgpd') as {
+      lifecycle?: { preStop?: { exec?: { command?: string[] } } };
+    };
+    const [cmd, seconds] = gobgpd.lifecycle?.preStop?.exec?.command ?? [];
+    expect(cmd).toBe('sleep');
+    expect(Number(seconds)).toBeGreaterThan(1.5);
+    expect(Number(seconds)).toBeLessThan(speaker.spec.terminationGracePeriodSeconds as number);
   });
 
   it('the webhook covers every writable metallb.io kind but the status objects', () => {

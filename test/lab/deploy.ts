@@ -1,10 +1,12 @@
 // What `make lab` deploys on top of the bare lab: the echo app, the lab's address pools, and IronLB's own
 // controller and speakers (when their entry points exist).
-import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as k8s from '@kubernetes/client-node';
 import { LAB, type Lab, type LabPod } from '../harness/netlab.ts';
+import { labLivenessKey, labPools } from './install.ts';
+
+export { labLivenessKey, labPools } from './install.ts';
 import { ensureNamespace, waitForEndpoints } from '../harness/kube.ts';
 import { nodeBin, repoRoot } from '../harness/paths.ts';
 
@@ -91,74 +93,6 @@ export async function demonstrate(
   return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns(from)} yet (see .lab/logs/speaker-*.log)`;
 }
 
-/**
- * labPools is the metallb.io configuration the lab applies: an L2 pool (v4 + v6) and a BGP pool with its
- * BGPAdvertisement, a BGPPeer per node group toward the router (AS LAB.nodeASN → LAB.router.asn; node
- * LAB.md5Node's session with the TCP MD5 password from a Secret), and the BFD profile the router uses.
- */
-export function labPools(): object[] {
-  const ns = 'ironlb-system';
-  const md5Node = `lab-node-${LAB.md5Node}`;
-  const peer = (name: string, operator: 'In' | 'NotIn', extra: object = {}) => ({
-    apiVersion: 'metallb.io/v1beta2',
-    kind: 'BGPPeer',
-    metadata: { name, namespace: ns },
-    spec: {
-      myASN: LAB.nodeASN,
-      peerASN: LAB.router.asn,
-      peerAddress: LAB.router.v4,
-      bfdProfile: LAB.bfd.profile,
-      nodeSelectors: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator, values: [md5Node] }] }],
-      ...extra,
-    },
-  });
-  return [
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'BFDProfile',
-      metadata: { name: LAB.bfd.profile, namespace: ns },
-      spec: {
-        receiveInterval: LAB.bfd.intervalMs,
-        transmitInterval: LAB.bfd.intervalMs,
-        detectMultiplier: LAB.bfd.multiplier,
-      },
-    },
-    {
-      apiVersion: 'v1',
-      kind: 'Secret',
-      metadata: { name: 'lab-bgp-md5', namespace: ns },
-      type: 'kubernetes.io/basic-auth',
-      stringData: { password: LAB.md5Password },
-    },
-    peer('lab-router', 'NotIn'),
-    peer('lab-router-md5', 'In', { passwordSecret: { name: 'lab-bgp-md5', namespace: ns } }),
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'BGPAdvertisement',
-      metadata: { name: 'lab-bgp', namespace: ns },
-      spec: { ipAddressPools: ['lab-bgp'] },
-    },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'lab-l2', namespace: ns },
-      spec: { addresses: [LAB.l2Pool, LAB.l2PoolV6] },
-    },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'L2Advertisement',
-      metadata: { name: 'lab-l2', namespace: ns },
-      spec: { ipAddressPools: ['lab-l2'] },
-    },
-    {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'lab-bgp', namespace: ns },
-      spec: { addresses: [LAB.bgpPool], autoAssign: false },
-    },
-  ];
-}
-
 /** IronLBProcesses are the pids of what startIronLB started (-1 when not started). */
 export interface IronLBProcesses {
   controller: number;
@@ -182,11 +116,6 @@ export function startSpeaker(lab: Lab, i: number, extra: string[] = []): number 
     ],
     { IRONLB_LIVENESS_KEY: labLivenessKey(lab) },
   );
-}
-
-/** labLivenessKey is the lab's shared heartbeat key: stable for one lab (restarted speakers agree), unique per lab. */
-export function labLivenessKey(lab: Lab): string {
-  return createHash('sha256').update(`ironlb-lab#${lab.state.dir}#${lab.state.prefix}`).digest('hex');
 }
 
 /** startController starts the controller in the core namespace with extra flags; returns its pid. */
