@@ -1,11 +1,15 @@
 // A watch-backed cache of one kind of object that restarts itself. The client's informer stops on any error
-// other than 410 Gone; here every stop is followed by a restart after a capped, jittered backoff, and the
-// backoff resets once a restart succeeds.
+// other than 410 Gone; here every stop is followed by a restart after a capped, jittered backoff. The backoff
+// resets only once a watch has proved healthy: it delivered an event, or it stayed up for a full backoff cap.
+// (Not on the client's `connect` event: that fires before every attempt, so resetting there kept the delay
+// at its first step through a whole outage.) An unreachable API server is logged once per process
+// (edge/reachability.ts), not once per retry.
 import * as k8s from '@kubernetes/client-node';
 import { backoffDelay, DEFAULT_BACKOFF, type BackoffOptions } from '../src/util/backoff.ts';
 import { realClock, type Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 import { collectionPath, type Resource } from '../src/contracts/resources.ts';
+import { apiReachability, type Reachability } from './reachability.ts';
 
 /** InformerOptions: what to watch and how to behave when the watch fails. */
 export interface InformerOptions<T extends k8s.KubernetesObject> {
@@ -19,6 +23,8 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
   random?: () => number;
   backoff?: BackoffOptions;
   log?: Logger;
+  /** reachability receives every failure and success (default: the process-wide apiReachability). */
+  reachability?: Reachability;
 }
 
 /** ObjectKey returns "namespace/name", or "name" for cluster-scoped objects. */
@@ -33,6 +39,10 @@ export class Informer<T extends k8s.KubernetesObject> {
   private readonly options: InformerOptions<T>;
   private readonly clock: Clock;
   private attempts = 0;
+  /** failures counts every error reported, to tell a start that failed from one that worked. */
+  private failures = 0;
+  /** connectedAt is when the current watch was established (undefined while failing). */
+  private connectedAt: number | undefined;
   private stopped = false;
   private syncedResolve: (() => void) | undefined;
   private pendingRestart: { cancel(): void } | undefined;
@@ -46,12 +56,26 @@ export class Informer<T extends k8s.KubernetesObject> {
   constructor(kc: k8s.KubeConfig, options: InformerOptions<T>) {
     this.options = options;
     this.clock = options.clock ?? realClock;
-    this.inner = k8s.makeInformer(kc, options.path, options.list, options.labelSelector);
+    // a list that answered proves the API server is back, though the watch after it may still fail
+    const list = async () => {
+      const result = await options.list();
+      this.reachability.succeeded(this.options.log, { source: this.options.name });
+      return result;
+    };
+    this.inner = k8s.makeInformer(kc, options.path, list, options.labelSelector);
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
     this.inner.on('error', (err) => this.restartLater(err));
-    this.inner.on('connect', () => {
-      this.attempts = 0;
-    });
+    for (const verb of ['add', 'update', 'delete'] as const) this.inner.on(verb, () => this.healthy());
+  }
+
+  private get reachability(): Reachability {
+    return this.options.reachability ?? apiReachability;
+  }
+
+  // healthy: the watch delivered something, so the API server is up and the next failure starts afresh.
+  private healthy(): void {
+    this.attempts = 0;
+    this.reachability.succeeded(this.options.log, { source: this.options.name });
   }
 
   /** name is the informer's name (for logs and metrics). */
@@ -77,8 +101,14 @@ export class Informer<T extends k8s.KubernetesObject> {
   /** start begins listing and watching; it never rejects (failures are retried). */
   async start(): Promise<void> {
     this.stopped = false;
+    // The client's start() resolves even when its list or watch failed (it reports those through 'error',
+    // synchronously, before it resolves): only a start that reported no error listed and is watching.
+    const failuresBefore = this.failures;
     try {
       await this.inner.start();
+      if (this.failures !== failuresBefore || this.stopped) return;
+      this.connectedAt = this.clock.now();
+      this.reachability.succeeded(this.options.log, { source: this.options.name });
       this.syncedResolve?.();
     } catch (err) {
       this.restartLater(err);
@@ -86,17 +116,29 @@ export class Informer<T extends k8s.KubernetesObject> {
   }
 
   private restartLater(err: unknown): void {
+    this.failures++;
     if (this.stopped) return;
     this.onError?.(err);
-    const delay = backoffDelay(
-      this.attempts++,
-      (this.options.random ?? Math.random)(),
-      this.options.backoff ?? DEFAULT_BACKOFF,
-    );
-    this.options.log?.warn(
-      { informer: this.options.name, err: errorMessage(err), retryInMs: delay },
-      'watch failed; restarting',
-    );
+    const backoff = this.options.backoff ?? DEFAULT_BACKOFF;
+    // a watch that stayed up for a whole cap was healthy, though quiet: start the backoff afresh
+    if (this.connectedAt !== undefined && this.clock.now() - this.connectedAt >= backoff.capMs)
+      this.attempts = 0;
+    this.connectedAt = undefined;
+    const delay = backoffDelay(this.attempts++, (this.options.random ?? Math.random)(), backoff);
+    const message = errorMessage(err);
+    if (isUnreachable(err)) {
+      this.reachability.failed(this.options.log, { source: this.options.name, err: message });
+      this.options.log?.debug(
+        { informer: this.options.name, err: message, retryInMs: delay },
+        'watch failed; restarting',
+      );
+    } else {
+      // the API server answered with a refusal (RBAC, a missing CRD): worth a line per (backed-off) attempt
+      this.options.log?.warn(
+        { informer: this.options.name, err: message, retryInMs: delay },
+        'watch failed; restarting',
+      );
+    }
     this.pendingRestart?.cancel();
     this.pendingRestart = this.clock.setTimeout(() => {
       this.pendingRestart = undefined;
@@ -111,6 +153,17 @@ export class Informer<T extends k8s.KubernetesObject> {
     this.pendingRestart?.cancel();
     await this.inner.stop();
   }
+}
+
+/**
+ * isUnreachable tells a failure to reach the API server (network errors, 5xx, 429) from an answer that refuses
+ * the request (other 4xx), which no amount of waiting for the server fixes.
+ */
+export function isUnreachable(err: unknown): boolean {
+  if (err instanceof k8s.ApiException) return err.code >= 500 || err.code === 429;
+  const code = (err as { statusCode?: unknown; code?: unknown } | undefined)?.statusCode;
+  if (typeof code === 'number') return code >= 500 || code === 429;
+  return true;
 }
 
 /** errorMessage renders an API or network error in one line without response bodies that may hold secrets. */
