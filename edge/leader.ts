@@ -69,11 +69,15 @@ export class LeaderElector {
 
   private async round(): Promise<void> {
     try {
-      const ok = await this.tryAcquireOrRenew();
+      // The renewal counts from when it was sent, as client-go's does: the Lease says renewTime = sentAt to
+      // everyone else, so a slow answer (or a pause of this process while it was in flight) must shorten our
+      // own window, never stretch it past what the other replicas see.
+      const sentAt = this.clock.now();
+      const ok = await this.tryAcquireOrRenew(sentAt);
       // stop() ran while this renewal was in flight: its result must not make us leader again
       if (this.stopped) return;
       if (ok) {
-        this.lastRenew = this.clock.now();
+        this.lastRenew = sentAt;
         if (!this.leading) {
           this.leading = true;
           this.o.log?.info(
@@ -97,9 +101,9 @@ export class LeaderElector {
     }
   }
 
-  private async tryAcquireOrRenew(): Promise<boolean> {
+  private async tryAcquireOrRenew(sentAt: number): Promise<boolean> {
     const { namespace, name, identity } = this.o;
-    const now = new k8s.V1MicroTime(this.clock.now());
+    const now = new k8s.V1MicroTime(sentAt);
     let lease: k8s.V1Lease;
     try {
       lease = await this.api.readNamespacedLease({ name, namespace });
