@@ -2,6 +2,7 @@
 // (validateObject → parseConfig), so what the webhook admits the controller can use, and an overlapping pool
 // is refused with a message naming the pool it overlaps.
 import { readFileSync, watch } from 'node:fs';
+import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { validateObject } from '../src/config/parse.ts';
 import type { Logger } from '../edge/log.ts';
@@ -82,7 +83,42 @@ export function review(
   return { allowed: true, ...(warnings.length ? { warnings } : {}) };
 }
 
-/** serveWebhook serves the webhook over HTTPS, reloading the certificate files when they change. */
+/**
+ * WEBHOOK_LIMITS bound what one client can make a replica do. The API server sends one AdmissionReview per
+ * write of a metallb.io object; the largest a schema-valid object makes (1,024 pool entries, object and
+ * oldObject) is well under 1 MiB.
+ *
+ * How no request blocks the event loop for long (every replica serves, the Lease holder included, so the
+ * webhook stays up with one replica): the only synchronous work is JSON.parse of at most maxBodyBytes and the
+ * parse step on that one object, whose cost is bounded by the size cap and the parse step's own entry cap
+ * (MAX_POOL_ADDRESSES, checked before any entry is parsed) and grows as n log n. Bodies above the cap are
+ * refused while streaming, before they are buffered whole; requests beyond maxConcurrent are refused with 429
+ * before their bodies are read, so memory is bounded by maxConcurrent × maxBodyBytes; a client that sends
+ * slowly is cut off after requestTimeoutMs. Measured: see test/integration/webhook.test.ts.
+ */
+export const WEBHOOK_LIMITS = {
+  maxBodyBytes: 1024 * 1024,
+  maxConcurrent: 8,
+  /** whole request (headers and body) must arrive within this time */
+  requestTimeoutMs: 10_000,
+  headersTimeoutMs: 5_000,
+  /** at most this many open connections (TLS handshakes cost CPU too) */
+  maxConnections: 64,
+};
+
+/** WebhookLimits is the shape of WEBHOOK_LIMITS; serveWebhook takes any of them as options. */
+export type WebhookLimits = typeof WEBHOOK_LIMITS;
+
+// refuse answers with an error and closes the connection once the answer is out (the rest of a body too large
+// to read is never read).
+function refuse(res: ServerResponse, code: number, message: string): void {
+  if (res.headersSent) return;
+  res
+    .writeHead(code, { 'content-type': 'text/plain', connection: 'close' })
+    .end(`${message}\n`, () => res.req.destroy());
+}
+
+/** serveWebhook serves the webhook over HTTPS within `limits`, reloading the certificate files when they change. */
 export function serveWebhook(options: {
   port: number;
   host: string;
@@ -92,8 +128,13 @@ export function serveWebhook(options: {
   existing: () => Record<string, unknown>[];
   log: Logger;
   onReview?: (kind: string, allowed: boolean) => void;
+  /** onRefused counts requests refused by a limit: "tooLarge" or "busy" (slow ones get 408 from Node). */
+  onRefused?: (reason: string) => void;
+  limits?: Partial<WebhookLimits>;
 }): Promise<Server> {
+  const limits = { ...WEBHOOK_LIMITS, ...options.limits };
   const load = () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) });
+  let inFlight = 0;
   const server = createServer(load(), (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const kindHint = WEBHOOK_PATHS[path];
@@ -101,9 +142,35 @@ export function serveWebhook(options: {
       res.writeHead(404).end();
       return;
     }
+    const tooLarge = () => {
+      options.onRefused?.('tooLarge');
+      options.log.warn(
+        { path, limit: limits.maxBodyBytes, remote: req.socket.remoteAddress },
+        'admission request refused: body too large',
+      );
+      refuse(res, 413, `AdmissionReview larger than ${limits.maxBodyBytes} bytes`);
+    };
+    if (Number(req.headers['content-length'] ?? 0) > limits.maxBodyBytes) return tooLarge();
+    if (inFlight >= limits.maxConcurrent) {
+      options.onRefused?.('busy');
+      res.setHeader('retry-after', '1');
+      return refuse(res, 429, `more than ${limits.maxConcurrent} admission requests at once`);
+    }
+    inFlight++;
+    res.once('close', () => inFlight--);
     const chunks: Buffer[] = [];
-    req.on('data', (c: Buffer) => chunks.push(c));
+    let size = 0;
+    req.on('data', (c: Buffer) => {
+      if (size > limits.maxBodyBytes) return; // already refused
+      size += c.length;
+      if (size <= limits.maxBodyBytes) chunks.push(c);
+      else {
+        chunks.length = 0;
+        tooLarge();
+      }
+    });
     req.on('end', () => {
+      if (size > limits.maxBodyBytes) return;
       let uid = '';
       let apiVersion = 'admission.k8s.io/v1';
       try {
@@ -158,6 +225,9 @@ export function serveWebhook(options: {
     }, 200);
   });
   server.on('close', () => watcher.close());
+  server.requestTimeout = limits.requestTimeoutMs;
+  server.headersTimeout = limits.headersTimeoutMs;
+  server.maxConnections = limits.maxConnections;
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve(server));
