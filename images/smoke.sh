@@ -1,0 +1,90 @@
+#!/usr/bin/env bash
+# smoke.sh — proves the images built by scripts/build-images.sh run: starts a throwaway containerd (its own
+# root, state and socket under a temporary directory; stopped and removed at the end), imports every archive
+# with `ctr images import`, runs IronLB's three programs' --help, loads the speaker's native addon, checks
+# gobgpd, bfdd and HAProxy are in the image, runs pause, kube-proxy --version, and serves the echo app in a
+# network namespace of its own (ironlb-img-test-$$), answered with curl. Needs root, containerd and runc.
+# Usage: images/smoke.sh   (builds or reuses the images first)
+set -euo pipefail
+ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+T0=$(date +%s.%N)
+command -v containerd >/dev/null && command -v runc >/dev/null \
+  || { echo "smoke: needs containerd and runc (apt-get install containerd runc)" >&2; exit 1; }
+DIR=$(mktemp -d /tmp/ironlb-img-test.XXXXXX)
+NETNS="ironlb-img-test-$$"
+SOCK="$DIR/containerd.sock"
+CPID=""
+cleanup() {
+  set +e
+  if [ -n "$CPID" ]; then
+    for c in $(ctr -a "$SOCK" -n k8s.io containers ls -q 2>/dev/null); do
+      ctr -a "$SOCK" -n k8s.io tasks kill -s KILL "$c" >/dev/null 2>&1
+      sleep 0.2
+      ctr -a "$SOCK" -n k8s.io tasks rm -f "$c" >/dev/null 2>&1
+      ctr -a "$SOCK" -n k8s.io containers rm "$c" >/dev/null 2>&1
+    done
+    kill "$CPID" 2>/dev/null; wait "$CPID" 2>/dev/null
+  fi
+  ip netns del "$NETNS" 2>/dev/null
+  grep -F "$DIR/" /proc/mounts | awk '{print $2}' | sort -r | xargs -r -n1 umount -l 2>/dev/null
+  rm -rf "$DIR"
+}
+trap cleanup EXIT
+
+mapfile -t IMAGES < <("$ROOT/scripts/build-images.sh" --print)
+ref() { printf '%s\n' "${IMAGES[@]}" | awk -v p="$1" 'index($1, p) == 1 { print $1; exit }'; }
+
+cat >"$DIR/config.toml" <<TOML
+version = 2
+root = "$DIR/root"
+state = "$DIR/state"
+[grpc]
+  address = "$SOCK"
+[plugins."io.containerd.grpc.v1.cri"]
+  restrict_oom_score_adj = true
+  sandbox_image = "localhost/pause:3.10"
+  [plugins."io.containerd.grpc.v1.cri".cni]
+    bin_dir = "/usr/lib/cni"
+    conf_dir = "$DIR/cni"
+TOML
+containerd --config "$DIR/config.toml" >"$DIR/containerd.log" 2>&1 &
+CPID=$!
+for _ in $(seq 100); do [ -S "$SOCK" ] && ctr -a "$SOCK" version >/dev/null 2>&1 && break; sleep 0.1; done
+ctr -a "$SOCK" version >/dev/null || { cat "$DIR/containerd.log" >&2; exit 1; }
+echo "smoke: containerd $(containerd --version | awk '{print $3}') up (pid $CPID, $SOCK)"
+
+t=$(date +%s.%N)
+archives=$(printf '%s\n' "${IMAGES[@]}" | awk '{print $2}' | sort -u)
+for a in $archives; do ctr -a "$SOCK" -n k8s.io images import "$a" >/dev/null; done
+echo "smoke: imported $(echo "$archives" | wc -l) archives in $(echo "$(date +%s.%N) - $t" | bc | cut -c1-5)s:"
+ctr -a "$SOCK" -n k8s.io images ls | awk 'NR == 1 || /localhost\// { print "  " $1, $(NF-3), $(NF-2) }' | column -t
+
+n=0
+crun() { # crun NAME IMAGE ARGS... — run to completion, output indented
+  n=$((n + 1))
+  ctr -a "$SOCK" -n k8s.io run --rm "$2" "smoke-$n-$1" "${@:3}" 2>&1
+}
+IRONLB=$(ref localhost/ironlb:); ECHO=$(ref localhost/ironlb-echo:)
+for prog in controller speaker ingress; do
+  crun "$prog" "$IRONLB" node "$prog/main.ts" --help | head -3 | sed "s/^/  $prog --help: /"
+done
+crun addon "$IRONLB" node --input-type=module -e \
+  "const m = await import('/app/speaker/native/index.ts'); console.log('addon loaded:', m.ADDON_PATH, Object.keys(m.loadNative()).join(' '))" | sed 's/^/  /'
+crun tools "$IRONLB" sh -c 'gobgpd --version; /usr/lib/frr/bfdd --version | head -1; haproxy -v | head -1; ls /usr/share/gocode/src/github.com/osrg/gobgp/api/*.proto | wc -l | sed "s/$/ gobgp protos/"; id' | sed 's/^/  /'
+crun files "$IRONLB" sh -c 'find /app -path /app/node_modules -prune -o \( -name "*.test.ts" -o -name "testkit.ts" -o -name "*test-helpers*" -o -name testdata -o -name "*.bench.ts" \) -print | sed "s/^/shipped test file: /"; echo "test files in /app: $(find /app -path /app/node_modules -prune -o \( -name "*.test.ts" -o -name "testkit.ts" -o -name "*test-helpers*" -o -name testdata -o -name "*.bench.ts" \) -print | wc -l)"' | sed 's/^/  /'
+crun kube-proxy "$(ref localhost/kube-proxy:)" /usr/local/bin/kube-proxy --version | sed 's/^/  /'
+crun kube-proxy-tools "$(ref localhost/kube-proxy:)" sh -c 'iptables -V; ipset -v | head -1; conntrack -V' | sed 's/^/  /'
+crun pause "$(ref localhost/pause:)" /pause --version | sed 's/^/  /'
+
+ip netns add "$NETNS"
+ip -n "$NETNS" link set lo up
+ctr -a "$SOCK" -n k8s.io run -d --with-ns "network:/var/run/netns/$NETNS" --env POD_NAME=smoke-echo \
+  "$ECHO" smoke-echo >/dev/null
+body=""
+for _ in $(seq 50); do
+  body=$(ip netns exec "$NETNS" curl -sf --max-time 1 http://127.0.0.1:8080/smoke) && break
+  sleep 0.2
+done
+[ -n "$body" ] || { echo "smoke: echo did not answer" >&2; exit 1; }
+echo "  echo in netns $NETNS answered: $body"
+echo "smoke: passed in $(echo "$(date +%s.%N) - $T0" | bc | cut -c1-5)s"
