@@ -10,6 +10,7 @@
 // slots (s0, s1, ...): a new Service takes a free backend slot, a new endpoint a free server slot, through
 // `set server`. Only a change of layout (listeners, more slots than rendered) needs a reload.
 import { cidrContains, tryParseCidr } from '../address/address.ts';
+import { GATEWAY_LUA, GATEWAY_MAP, gatewayMapText } from '../gateway/render.ts';
 import { anchoredRegexSource } from './paths.ts';
 import type { Route, RouteTable } from './types.ts';
 
@@ -28,6 +29,13 @@ export interface HaproxyOptions {
    * of the port HAProxy listens on: behind a Service that maps 80 → 8080, clients used 80.
    */
   publicHttpPort?: number;
+  /**
+   * gatewayHttpBinds and gatewayHttpsBinds are `bind` arguments (port ranges, e.g. `0.0.0.0:10000-10063`) of
+   * the Gateway frontend: each Gateway listener port has its own proxy port there (src/gateway). Empty or
+   * absent: no Gateway frontend.
+   */
+  gatewayHttpBinds?: string[];
+  gatewayHttpsBinds?: string[];
   /** defaultCertPem is served when no certificate matches the SNI (required when httpsBinds is not empty). */
   defaultCertPem?: string;
   threads?: number;
@@ -87,6 +95,7 @@ export const MAPS = {
   paths: 'maps/paths.map',
   allow: 'maps/allow.map',
   rewrite: 'maps/rewrite.map',
+  gateway: GATEWAY_MAP,
 } as const;
 
 /** fnv1a returns the 32-bit FNV-1a hash of a string as 8 hex digits (ids of content-addressed map entries). */
@@ -213,6 +222,7 @@ function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>,
     [MAPS.paths]: mapText(paths),
     [MAPS.allow]: allowMapText(allowLists),
     [MAPS.rewrite]: mapText(rewrite),
+    [MAPS.gateway]: gatewayMapText(table.gateway, (id) => (backendSlot.has(id) ? slotName(id) : undefined)),
   };
 }
 
@@ -246,6 +256,9 @@ function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: nu
       options.dir,
       options.httpBinds,
       options.httpsBinds,
+      ...(options.gatewayHttpBinds?.length || options.gatewayHttpsBinds?.length
+        ? [options.gatewayHttpBinds ?? [], options.gatewayHttpsBinds ?? []]
+        : []),
       options.httpsPort ?? 443,
       ...(options.publicHttpPort !== undefined ? [options.publicHttpPort] : []),
       options.threads ?? 1,
@@ -262,9 +275,46 @@ function formatServer(value: string | null): string {
   return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+const NORMALIZE_URI = [
+  '  # Match on a normalised path, as nginx does: no "//", "/./", "/../", no %-encoded unreserved characters.',
+  '  http-request normalize-uri path-merge-slashes',
+  '  http-request normalize-uri path-strip-dot',
+  '  http-request normalize-uri path-strip-dotdot',
+  '  http-request normalize-uri percent-decode-unreserved',
+  '  http-request normalize-uri percent-to-uppercase',
+];
+
+/** gatewayFrontend renders the Gateway API frontend (src/gateway/render.ts does the routing in Lua). */
+function gatewayFrontend(options: HaproxyOptions): string[] {
+  const http = options.gatewayHttpBinds ?? [];
+  const https = options.gatewayHttpsBinds ?? [];
+  if (http.length === 0 && https.length === 0) return [];
+  return [
+    '',
+    'frontend ironlb_gateway',
+    ...http.map((b) => `  bind ${b}`),
+    ...https.map((b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn h2,http/1.1`),
+    ...NORMALIZE_URI,
+    '  http-request lua.ironlb_gateway',
+    '  http-request return status 404 content-type text/plain string "404 page not found" if !{ var(txn.gw) -m found }',
+    ...[301, 302, 303, 307, 308].map(
+      (c) =>
+        `  http-request redirect location %[var(txn.gwloc)] code ${c} if { var(txn.gwcode) -m str ${c} }`,
+    ),
+    '  http-request return status 500 content-type text/plain string "500 no valid backend for this route" if { var(txn.gwb) -m str x }',
+    '  http-request set-header X-Forwarded-For %[src]',
+    '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
+    '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
+    '  http-response lua.ironlb_gateway_response if { var(txn.gwrs) -m found }',
+    '  use_backend %[var(txn.gwb)]',
+    '  default_backend ironlb_unavailable',
+  ];
+}
+
 /** renderConfig renders haproxy.cfg for a state. Pure; golden-tested. */
 export function renderConfig(state: HaproxyState, options: HaproxyOptions): string {
   const tls = options.httpsBinds.length > 0;
+  const gateway = (options.gatewayHttpBinds?.length ?? 0) + (options.gatewayHttpsBinds?.length ?? 0) > 0;
   const port = options.httpsPort ?? 443;
   const portSuffix = port === 443 ? '' : `:${port}`;
   const lines: string[] = [
@@ -303,12 +353,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
           (b) => `  bind ${b} ssl crt ${DEFAULT_CERT} crt-list ${CRT_LIST} alpn h2,http/1.1`,
         )
       : []),
-    '  # Match on a normalised path, as nginx does: no "//", "/./", "/../", no %-encoded unreserved characters.',
-    '  http-request normalize-uri path-merge-slashes',
-    '  http-request normalize-uri path-strip-dot',
-    '  http-request normalize-uri path-strip-dotdot',
-    '  http-request normalize-uri percent-decode-unreserved',
-    '  http-request normalize-uri percent-to-uppercase',
+    ...NORMALIZE_URI,
     "  http-request set-var(txn.host) 'req.hdr(host),lower,regsub(:[0-9]+$,)'",
     `  http-request set-var(txn.vhost) var(txn.host),map_str(${MAPS.hosts})`,
     `  http-request set-var(txn.vhost) var(txn.host),map_reg(${MAPS.wildcards}) if !{ var(txn.vhost) -m found }`,
@@ -337,6 +382,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '  http-request lua.ironlb_rewrite if { var(txn.rw) -m found }',
     '  use_backend %[var(txn.route),field(1,:)]',
     '  default_backend ironlb_unavailable',
+    ...gatewayFrontend(options),
     '',
     'backend ironlb_unavailable',
     '  http-request return status 503 content-type text/plain string "503 service unavailable"',
@@ -346,6 +392,9 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     const id = state.backends[b] ?? null;
     if (id !== null) lines.push(`  # ${id}`);
     lines.push('  balance roundrobin');
+    // a Gateway rule's timeouts (src/gateway); set-timeout needs a backend, so every slot carries it
+    if (gateway)
+      lines.push('  http-request set-timeout server var(txn.gwtmo) if { var(txn.gwtmo) -m found }');
     for (let s = 0; s < state.serverSlots; s++) {
       lines.push(`  server s${s} ${formatServer(state.servers[b]?.[s] ?? null)}`);
     }
@@ -453,7 +502,7 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
 
   const state: HaproxyState = { layout, backendSlots, serverSlots, backends, servers, maps, certs };
   files[CONFIG_FILE] = renderConfig(state, options);
-  files[LUA_FILE] = LUA_REWRITE;
+  files[LUA_FILE] = LUA_REWRITE + GATEWAY_LUA;
   files[CRT_LIST] = crtListText(certs);
   if (options.defaultCertPem !== undefined) files[DEFAULT_CERT] = pemForPayload(options.defaultCertPem);
   for (const [f, text] of Object.entries(maps)) files[f] = text;
@@ -519,7 +568,7 @@ function diffOps(prev: HaproxyState, next: HaproxyState, files: Record<string, s
   // 3. Maps: allow and rewrite entries first as a union of old and new, then the routing maps, then the final
   //    allow and rewrite maps, so no request ever sees a route whose allow-list or rewrite is missing.
   const aux = [MAPS.allow, MAPS.rewrite];
-  const routing = [MAPS.hosts, MAPS.wildcards, MAPS.exact, MAPS.paths];
+  const routing = [MAPS.hosts, MAPS.wildcards, MAPS.exact, MAPS.paths, MAPS.gateway];
   const changed = (f: string): boolean => prev.maps[f] !== next.maps[f];
   const routingChanges = routing.some(changed);
   for (const f of aux) {

@@ -1,6 +1,7 @@
 // Shapes of the ingress core: the plain API objects it reads (only the fields it needs, as the API server
 // returns them) and the route-table model it produces. The model is the one thing the data-plane renderers
 // and the matcher read; no renderer ever looks at an Ingress object.
+import type { GatewayRouting } from '../gateway/types.ts';
 
 /** ObjectMetaView is the part of metadata the ingress core reads. */
 export interface ObjectMetaView {
@@ -141,4 +142,6 @@ export interface RouteTable {
   /** accepted are the Ingresses that built without error: an edge keeps them as the last good version. */
   accepted: string[];
   issues: Issue[];
+  /** gateway is the Gateway API routing served beside the Ingress rules (src/gateway), when there is any. */
+  gateway?: GatewayRouting;
 }
