@@ -21,7 +21,7 @@ import {
   service,
   startUpstream,
   type Upstream,
-} from './testkit.ts';
+} from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 const gatewayClass = {
