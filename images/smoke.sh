@@ -3,7 +3,7 @@
 # root, state and socket under a temporary directory; stopped and removed at the end), imports every archive
 # with `ctr images import`, runs IronLB's three programs' --help, loads the speaker's native addon, checks
 # gobgpd, bfdd and HAProxy are in the image, runs pause, kube-proxy --version, and serves the echo app in a
-# network namespace of its own (ironlb-img-test-$$), answered with curl. Needs root, containerd and runc.
+# network namespace of its own (ironlb-img-test-$$), and the Gateway API's echo-basic, answered with curl. Needs root, containerd and runc.
 # Usage: images/smoke.sh   (builds or reuses the images first)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -31,7 +31,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-mapfile -t IMAGES < <("$ROOT/scripts/build-images.sh" --print)
+printed=$("$ROOT/scripts/build-images.sh" --print minbase base ironlb echo pause kube-proxy echo-basic)
+mapfile -t IMAGES <<<"$printed"
 ref() { printf '%s\n' "${IMAGES[@]}" | awk -v p="$1" 'index($1, p) == 1 { print $1; exit }'; }
 
 cat >"$DIR/config.toml" <<TOML
@@ -69,7 +70,7 @@ for prog in controller speaker ingress; do
   crun "$prog" "$IRONLB" node "$prog/main.ts" --help | head -3 | sed "s/^/  $prog --help: /"
 done
 crun addon "$IRONLB" node --input-type=module -e \
-  "const m = await import('/app/speaker/native/index.ts'); console.log('addon loaded:', m.ADDON_PATH, Object.keys(m.loadNative()).join(' '))" | sed 's/^/  /'
+  "const m = await import('/app/speaker/native/index.ts'); console.log('addon loaded:', m.ADDON_PATH, Object.getOwnPropertyNames(m.loadNative()).join(' '))" | sed 's/^/  /'
 crun tools "$IRONLB" sh -c 'gobgpd --version; /usr/lib/frr/bfdd --version | head -1; haproxy -v | head -1; ls /usr/share/gocode/src/github.com/osrg/gobgp/api/*.proto | wc -l | sed "s/$/ gobgp protos/"; id' | sed 's/^/  /'
 crun files "$IRONLB" sh -c 'find /app -path /app/node_modules -prune -o \( -name "*.test.ts" -o -name "testkit.ts" -o -name "*test-helpers*" -o -name testdata -o -name "*.bench.ts" \) -print | sed "s/^/shipped test file: /"; echo "test files in /app: $(find /app -path /app/node_modules -prune -o \( -name "*.test.ts" -o -name "testkit.ts" -o -name "*test-helpers*" -o -name testdata -o -name "*.bench.ts" \) -print | wc -l)"' | sed 's/^/  /'
 crun kube-proxy "$(ref localhost/kube-proxy:)" /usr/local/bin/kube-proxy --version | sed 's/^/  /'
@@ -87,4 +88,13 @@ for _ in $(seq 50); do
 done
 [ -n "$body" ] || { echo "smoke: echo did not answer" >&2; exit 1; }
 echo "  echo in netns $NETNS answered: $body"
+ctr -a "$SOCK" -n k8s.io run -d --with-ns "network:/var/run/netns/$NETNS" --env POD_NAME=smoke-echo-basic \
+  --env NAMESPACE=smoke "$(ref localhost/echo-basic:)" smoke-echo-basic >/dev/null
+body=""
+for _ in $(seq 50); do
+  body=$(ip netns exec "$NETNS" curl -sf --max-time 1 http://127.0.0.1:3000/conformance) && break
+  sleep 0.2
+done
+[ -n "$body" ] || { echo "smoke: echo-basic did not answer" >&2; exit 1; }
+echo "  echo-basic in netns $NETNS answered: $(echo "$body" | tr -d '\n ' | cut -c1-160)"
 echo "smoke: passed in $(echo "$(date +%s.%N) - $T0" | bc | cut -c1-5)s"

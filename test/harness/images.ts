@@ -300,13 +300,16 @@ export async function importImages(containerdSocket: string, images: readonly Im
     throw new Error(`Images ${missing.join(', ')} are not in containerd "${containerdSocket}" after import`);
 }
 
-function exec(argv: string[], options: { input?: string } = {}): Promise<string> {
+function exec(argv: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(argv[0] as string, argv.slice(1), {
+      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      env: options.env ?? process.env,
+    });
     let out = '';
     let err = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => reject(new Error(`Command "${argv.join(' ')}" failed to run: ${e.message}`)));
     child.on('close', (code) =>
       code === 0
@@ -315,7 +318,12 @@ function exec(argv: string[], options: { input?: string } = {}): Promise<string>
             new Error(`Command "${argv.join(' ')}" exited ${code}: ${(err || out).trim().slice(-2000)}`),
           ),
     );
-    child.stdin.end(options.input ?? '');
+    if (child.stdin) {
+      child.stdin.on('error', () => {
+        /* the command exited without reading its input: its exit code tells */
+      });
+      child.stdin.end(options.input);
+    }
   });
 }
 
@@ -341,6 +349,8 @@ interface Recipe {
   args?: Record<string, string>;
   inputs: (b: Builder) => Promise<Input[]>;
   describe: string;
+  /** built only when named (not needed by the lab) */
+  optional?: boolean;
 }
 
 interface Built {
@@ -355,6 +365,7 @@ const SUITE = 'bookworm';
 const DEFAULT_MIRROR = 'http://deb.debian.org/debian';
 const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 const K8S_VERSION = 'v1.35.4';
+const GATEWAY_API_VERSION = process.env.IRONLB_GATEWAY_API_VERSION ?? 'v1.6.3';
 const KEEP_ARCHIVES = 3;
 
 const img = (...p: string[]): string => join(repoRoot, 'images', ...p);
@@ -422,10 +433,29 @@ const RECIPES: Recipe[] = [
     describe: `kube-proxy ${K8S_VERSION} (scripts/build-k8s.sh) on minbase with iptables`,
     inputs: async (b) => [{ rel: 'kube-proxy', src: await b.k8sBinary('kube-proxy') }],
   },
+  {
+    name: 'echo-basic',
+    repo: 'localhost/echo-basic',
+    tag: GATEWAY_API_VERSION,
+    dockerfile: img('echo-basic/Dockerfile'),
+    bases: {},
+    optional: true,
+    describe: `Gateway API conformance echo backend ${GATEWAY_API_VERSION} (go install, module proxy)`,
+    inputs: async (b) => [
+      {
+        rel: 'echo-basic',
+        src: await b.goBinary(ECHO_BASIC_PKG, GATEWAY_API_VERSION),
+        identity: b.goIdentity(ECHO_BASIC_PKG, GATEWAY_API_VERSION),
+      },
+    ],
+  },
 ];
+
+const ECHO_BASIC_PKG = 'sigs.k8s.io/gateway-api/conformance/echo-basic';
 
 /** IMAGE_NAMES are the images build-images.sh knows, in build order. */
 export const IMAGE_NAMES = RECIPES.map((r) => r.name);
+const DEFAULT_IMAGES = RECIPES.filter((r) => !r.optional).map((r) => r.name);
 
 class Builder {
   readonly dir: string;
@@ -768,6 +798,47 @@ class Builder {
     return bin;
   }
 
+  goIdentity(pkg: string, version: string): string {
+    goVersion ??= spawnSyncText(['go', 'env', 'GOVERSION']).trim();
+    return `${pkg}@${version} ${goVersion} static trimpath`;
+  }
+
+  /**
+   * goBinary builds a Go program the way its upstream image does: the module version's sources from the module
+   * proxy (go mod download), the program's own .go.mod/.go.sum made its go.mod, a static -trimpath build.
+   */
+  async goBinary(pkg: string, version: string): Promise<string> {
+    const id = createHash('sha256').update(this.goIdentity(pkg, version)).digest('hex').slice(0, 16);
+    const out = join(this.dir, 'go', id);
+    const name = pkg.split('/').pop() as string;
+    if (!existsSync(join(out, name))) {
+      const module = pkg.slice(0, pkg.lastIndexOf('/'));
+      this.log(`${name}: go build ${pkg}@${version} (module proxy; a minute on a cold module cache)`);
+      const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false', GOWORK: 'off' };
+      const info = JSON.parse(
+        await exec(['go', 'mod', 'download', '-json', `${module}@${version}`], { env }),
+      ) as {
+        Dir?: string;
+      };
+      if (!info.Dir) throw new Error(`go mod download of "${module}@${version}" gave no source directory`);
+      const src = join(out, 'src');
+      rmSync(out, { recursive: true, force: true });
+      cpSync(join(info.Dir, name), src, { recursive: true });
+      for (const f of ['go.mod', 'go.sum']) {
+        if (existsSync(join(src, `.${f}`))) renameSync(join(src, `.${f}`), join(src, f));
+      }
+      makeWritable(src);
+      await exec(
+        ['go', 'build', '-C', src, '-trimpath', '-ldflags=-s -w -buildid=', '-o', join(out, name), '.'],
+        {
+          env,
+        },
+      );
+      rmSync(src, { recursive: true, force: true });
+    }
+    return join(out, name);
+  }
+
   async k8sBinary(name: string): Promise<string> {
     const script = join(repoRoot, 'scripts/build-k8s.sh');
     const dir = process.env.IRONLB_K8S_BIN ?? (await exec([script, '--print-dir'])).trim();
@@ -780,6 +851,15 @@ class Builder {
       throw new Error(`Kubernetes binary "${bin}" is still missing after scripts/build-k8s.sh`);
     return bin;
   }
+}
+
+/** makeWritable makes a tree copied from the Go module cache (read-only there) writable, so it can be removed. */
+function makeWritable(dir: string): void {
+  for (const e of readdirSync(dir, { withFileTypes: true, recursive: true })) {
+    const p = join(e.parentPath, e.name);
+    chmodSync(p, e.isDirectory() ? 0o755 : 0o644);
+  }
+  chmodSync(dir, 0o755);
 }
 
 function listDir(dir: string): string[] {
@@ -822,6 +902,7 @@ function size(path: string): string {
 }
 
 let gcc: string | undefined;
+let goVersion: string | undefined;
 function gccVersion(): string {
   gcc ??= spawnSyncText(['gcc', '-dumpfullversion']).trim();
   return `gcc ${gcc}`;
@@ -841,7 +922,7 @@ const USAGE = `Usage: scripts/build-images.sh [--print] [--no-cache] [IMAGE...]
 Builds IronLB's container images on this machine (no registry, no Docker engine: buildah, daemonless) into
 OCI archives under \${IRONLB_CACHE:-~/.cache/ironlb}/images, each keyed by a hash of everything that goes
 into it; an image whose inputs did not change is not rebuilt. Needs root; installs buildah and debootstrap.
-Images (default: all), each built after the images it is based on:
+Images (default: all but echo-basic), each built after the images it is based on:
 ${RECIPES.map((r) => `  ${r.name.padEnd(11)} ${(r.repo + ':' + (r.tag ?? '<key>')).padEnd(34)} ${r.describe}`).join('\n')}
   --print      print one line per image on stdout: "<ref> <oci-archive>" (progress goes to stderr)
   --no-cache   rebuild even when an archive with the same key exists
@@ -871,7 +952,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cache = process.env.IRONLB_CACHE ?? join(homedir(), '.cache/ironlb');
   const b = new Builder(cache, values['no-cache']);
-  const wanted = positionals.length > 0 ? positionals : IMAGE_NAMES;
+  const wanted = positionals.length > 0 ? positionals : DEFAULT_IMAGES;
   const results: Built[] = [];
   for (const name of wanted) results.push(await b.build(name));
   const all = new Set<Built>();
