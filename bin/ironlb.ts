@@ -10,7 +10,7 @@ import { isOurs, toServiceView } from '../src/service/view.ts';
 import { poolOfAddress } from '../src/announce/l2plan.ts';
 import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
 import { decodeConflict, describeConflict } from '../src/contracts/conflict.ts';
-import { RESOURCES, type Resource } from '../src/contracts/resources.ts';
+import { CONFIG_RESOURCES, RESOURCES, type Resource } from '../src/contracts/resources.ts';
 
 const USAGE = `Usage: ironlb <command> [options]     (node bin/ironlb.ts …)
 
@@ -20,7 +20,9 @@ Commands:
                                   gain or stay pending, and why. Nothing is applied.
         --live                    read the current pools, Services and Namespaces from the cluster (default)
         --current FILE --services FILE   work offline from files instead (pools; Services as a List or docs)
-  why NAMESPACE/NAME              why a Service is pending, or where its addresses come from and who announces them
+  why NAMESPACE/NAME              why a Service is pending, or where its addresses come from and who announces them;
+                                  also what is wrong in the configuration it depends on (an advertisement naming a
+                                  missing pool, a BGPPeer naming a missing BFDProfile, …)
   who ADDRESS                     which Service holds an address, its pool, and which node announces it
 
 Options:
@@ -81,6 +83,38 @@ async function livePools(): Promise<Obj[]> {
     plural: RESOURCES.IPAddressPool.plural,
   })) as { items: Obj[] };
   return list.items.map((o) => ({ ...o, kind: 'IPAddressPool' }));
+}
+
+/** liveConfig reads every metallb.io configuration object of the namespace, each with its kind. */
+async function liveConfig(): Promise<Obj[]> {
+  const custom = kc().makeApiClient(k8s.CustomObjectsApi);
+  const lists = await Promise.all(
+    CONFIG_RESOURCES.map(async (r) => {
+      const list = (await custom.listNamespacedCustomObject({
+        group: r.group,
+        version: r.version,
+        namespace: f.namespace as string,
+        plural: r.plural,
+      })) as { items: Obj[] };
+      return list.items.map((o) => ({ ...o, kind: r.kind }));
+    }),
+  );
+  return lists.flat();
+}
+
+/**
+ * configNotes lists what the parse step says about the configuration a Service depends on: the problems and
+ * dangling references of its pool and of every advertisement and peer (an L2Advertisement naming a missing
+ * pool, a BGPPeer naming a missing BFDProfile: each would leave the Service's address unannounced).
+ */
+function configNotes(objects: Obj[], pool: string | undefined): string[] {
+  const { problems, warnings } = parseConfig(objects, {
+    namespace: f.namespace as string,
+    secretsRead: false,
+  });
+  return [...problems, ...warnings]
+    .filter((p) => p.kind !== 'IPAddressPool' || p.name === pool)
+    .map((p) => `${p.retryable ? 'unresolved' : 'invalid'}: ${p.message}`);
 }
 
 function table(rows: string[][]): string {
@@ -231,6 +265,11 @@ async function why(key: string): Promise<void> {
         ? `announced by: ${who.join('; ')}`
         : "announced by: nobody (no ready endpoints, no advertisement for its pool, or no eligible node: see the speakers' /debug/plan)",
     );
+  }
+  const notes = configNotes(await liveConfig(), svc.metadata?.annotations?.[POOL_ANNOTATION]);
+  if (notes.length) {
+    lines.push('configuration:');
+    for (const n of notes) lines.push(`  ${n}`);
   }
   const conflict = decodeConflict(svc.status?.conditions);
   if (conflict)

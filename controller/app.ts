@@ -15,7 +15,15 @@ import type { ControllerMetrics } from './metrics.ts';
 import { ServiceController, keyOf } from './service-controller.ts';
 import { serveWebhook } from './webhook.ts';
 import { ensureWebhookCert } from './webhook-cert.ts';
-import { ApiStatusWriter, PoolStatusWriter, poolStatusBody, type PoolStatusBody } from './writers.ts';
+import {
+  ApiStatusWriter,
+  FIELD_MANAGER,
+  PoolStatusWriter,
+  poolStatusBody,
+  type PoolStatusBody,
+} from './writers.ts';
+import { apiConditionWriter, ConfigReporter } from './config-report.ts';
+import { parseConfig } from '../src/config/parse.ts';
 
 /** ControllerOptions are the controller's settings (from flags). */
 export interface ControllerOptions {
@@ -210,6 +218,27 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
     return DONE;
   };
 
+  // --- every configuration object: a Valid condition and Events for what the parse step rejects or cannot
+  // resolve (an advertisement naming a missing pool, a BGPPeer naming a missing BFDProfile, …)
+  const configObjects = () =>
+    [pools, ...others].flatMap((inf) =>
+      inf.list().map((o) => ({ ...(o as Record<string, unknown>), kind: kinds[inf.name] as string })),
+    );
+  const configReporter = new ConfigReporter({
+    namespace,
+    write: apiConditionWriter(kc, FIELD_MANAGER),
+    recorder,
+    canWrite,
+    log,
+    clock,
+  });
+  const reconcileReport = async (): Promise<ReconcileResult> => {
+    const objects = configObjects();
+    const ok = await configReporter.report(objects, parseConfig(objects, { namespace, secretsRead: false }));
+    if (!ok) throw new Error('some Valid conditions could not be written');
+    return DONE;
+  };
+
   // addresses avoided because of a conflict become usable again after the hold time
   const reconcileConflicts = (): ReconcileResult => {
     if (canWrite() && controller.expireConflicts().length) schedulePoolStatus();
@@ -222,6 +251,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
   for (const verb of ['add', 'update', 'delete'] as const) {
     services.on(verb, enqueueSvc);
     pools.on(verb, () => pooled.addAfter('config', CONFIG_DELAY_MS));
+    for (const inf of [pools, ...others]) inf.on(verb, () => pooled.addAfter('report', CONFIG_DELAY_MS));
   }
   namespaces.on('update', (ns) => {
     for (const svc of services.list(ns.metadata?.name)) enqueueSvc(svc);
@@ -261,6 +291,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
       void pooled.run(async (key) => {
         if (key === 'config') return reconcileConfig();
         if (key === 'conflicts') return reconcileConflicts();
+        if (key === 'report') return reconcileReport();
         return reconcilePool(key.slice('pool/'.length));
       });
       pooled.addAfter('conflicts', CONFLICT_SWEEP_MS);
@@ -274,6 +305,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
       for (const svc of services.list()) queue.add(keyOf(svc));
       log.info({ restored: restored.length, services: services.list().length }, 'reconciling as leader');
       schedulePoolStatus();
+      pooled.add('report');
     },
 
     unlead() {
@@ -310,10 +342,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
         certFile: w.certFile,
         keyFile: w.keyFile,
         namespace,
-        existing: () =>
-          [pools, ...others].flatMap((inf) =>
-            inf.list().map((o) => ({ ...(o as Record<string, unknown>), kind: kinds[inf.name] })),
-          ),
+        existing: configObjects,
         log,
       });
       log.info({ port: w.port }, 'webhook serving');

@@ -65,7 +65,8 @@ export function review(
   if (!obj) return { allowed: false, message: `${kind} request carries no object` };
   let problems;
   try {
-    problems = validateObject(kind, { ...obj, kind }, { existing, namespace });
+    // the controller reads no Secrets: a passwordSecret is the speaker's to resolve, not a missing object
+    problems = validateObject(kind, { ...obj, kind }, { existing, namespace, secretsRead: false });
   } catch (e) {
     return {
       allowed: false,

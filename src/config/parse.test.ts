@@ -532,6 +532,56 @@ describe('problem errors', () => {
   });
 });
 
+describe('parseConfig: dangling references', () => {
+  it('an advertisement naming a missing or rejected pool still covers the others, with a warning for each', () => {
+    const r = parseConfig(
+      [
+        pool('lab', ['10.0.0.0/24']),
+        pool('broken', ['nope']),
+        l2('typo', { ipAddressPools: ['lab', 'labb', 'broken'] }),
+        bgpAdv('gone', { ipAddressPools: ['gone'] }),
+      ],
+      { namespace: NS },
+    );
+    expect(r.config.l2Advertisements.find((a) => a.name === 'typo')?.pools).toEqual(['lab']);
+    expect(r.config.bgpAdvertisements.find((a) => a.name === 'gone')?.pools).toEqual([]);
+    expect(r.warnings).toEqual([
+      {
+        kind: 'L2Advertisement',
+        name: 'typo',
+        namespace: NS,
+        retryable: true,
+        message:
+          'L2Advertisement "typo": IPAddressPool "labb" named in spec.ipAddressPools does not exist: nothing is advertised for it',
+      },
+      expect.objectContaining({
+        name: 'typo',
+        message: expect.stringContaining('IPAddressPool "broken" named in spec.ipAddressPools is invalid'),
+      }),
+      expect.objectContaining({ kind: 'BGPAdvertisement', name: 'gone' }),
+    ]);
+  });
+
+  it('a rejected object carries its problem, not warnings', () => {
+    const r = parseConfig([l2('bad', { ipAddressPools: ['x', 'x'] })], { namespace: NS });
+    expect(r.problems).toHaveLength(1);
+    expect(r.warnings).toEqual([]);
+  });
+
+  it('without Secrets read (controller, webhook) a passwordSecret is neither resolved nor reported', () => {
+    const p = peer('p', {
+      myASN: 1,
+      peerASN: 2,
+      peerAddress: '192.0.2.1',
+      passwordSecret: { name: 'absent' },
+    });
+    expect(parseConfig([p], { namespace: NS }).problems[0]?.message).toContain('Secret');
+    const unread = parseConfig([p], { namespace: NS, secretsRead: false });
+    expect(unread.problems).toEqual([]);
+    expect(unread.config.peers[0]?.password).toBeUndefined();
+  });
+});
+
 describe('validateObject (admission webhook)', () => {
   const existing = [
     pool('lab', ['10.0.0.0/24']),

@@ -53,6 +53,11 @@ export type ConfigKind = (typeof CONFIG_KINDS)[number];
 /** ParseOptions: `namespace` is the load balancer's namespace; password Secrets must live there when set. */
 export interface ParseOptions {
   namespace?: string;
+  /**
+   * secretsRead: false when the caller reads no Secrets (the controller and its webhook do not): a BGPPeer's
+   * passwordSecret is then neither resolved nor reported missing; the speaker, which reads them, decides.
+   */
+  secretsRead?: boolean;
 }
 
 /**
@@ -63,6 +68,12 @@ export interface ParseOptions {
 export interface ParseResult {
   config: Config;
   problems: ConfigProblem[];
+  /**
+   * warnings are dangling references of objects that are still used: an advertisement naming a pool that does
+   * not exist (or was rejected) covers the pools that do, as MetalLB's does, but the user should hear of it.
+   * Always retryable: creating the pool resolves it.
+   */
+  warnings: ConfigProblem[];
 }
 
 /** Defaults a MetalLB user relies on (REFERENCE §1). */
@@ -133,29 +144,40 @@ function stableJson(v: unknown): string {
   return JSON.stringify(v) ?? 'null';
 }
 
+function report(o: Obj, message: string, retryable: boolean): ConfigProblem {
+  const p: ConfigProblem = {
+    kind: o.kind,
+    name: o.name,
+    message: `${o.kind} "${o.name}": ${message}`,
+    retryable,
+  };
+  if (o.namespace !== undefined) p.namespace = o.namespace;
+  return p;
+}
+
 class Collector {
   readonly problems: ConfigProblem[] = [];
+  readonly warnings: ConfigProblem[] = [];
 
-  /** each runs fn on every object of a kind (older first), skipping duplicates and recording faults. */
-  each<T>(objs: readonly Obj[], fn: (o: Obj) => T): Array<[Obj, T]> {
+  /**
+   * each runs fn on every object of a kind (older first), skipping duplicates and recording faults. fn may
+   * call warn for a dangling reference that does not reject the object; a rejected object's warnings are
+   * dropped (its problem says enough).
+   */
+  each<T>(objs: readonly Obj[], fn: (o: Obj, warn: (message: string) => void) => T): Array<[Obj, T]> {
     const out: Array<[Obj, T]> = [];
     const names = new Set<string>();
     for (const o of objs) {
+      const warnings: string[] = [];
       try {
         if (!o.name) throw new ObjectFault('metadata.name is missing');
         if (names.has(o.name)) throw new ObjectFault(`another ${o.kind} is already named "${o.name}"`);
         names.add(o.name);
-        out.push([o, fn(o)]);
+        out.push([o, fn(o, (m) => warnings.push(m))]);
+        for (const m of warnings) this.warnings.push(report(o, m, true));
       } catch (e) {
         if (!(e instanceof ObjectFault)) throw e;
-        const p: ConfigProblem = {
-          kind: o.kind,
-          name: o.name,
-          message: `${o.kind} "${o.name}": ${e.message}`,
-          retryable: e.retryable,
-        };
-        if (o.namespace !== undefined) p.namespace = o.namespace;
-        this.problems.push(p);
+        this.problems.push(report(o, e.message, e.retryable));
       }
     }
     return out;
@@ -393,6 +415,7 @@ function secretPassword(secret: Obj, ref: string): string {
 interface PeerContext {
   bfd: ReadonlyMap<string, BfdProfile>;
   secrets: ReadonlyMap<string, Obj>;
+  secretsRead: boolean;
   namespace: string | undefined;
 }
 
@@ -443,7 +466,7 @@ function parsePeer(o: Obj, ctx: PeerContext): Peer {
 
   // References last: a terminal problem wins over a missing object.
   let password = inline;
-  if (refName !== undefined) {
+  if (refName !== undefined && ctx.secretsRead) {
     const key = refNamespace !== undefined ? `${refNamespace}/${refName}` : refName;
     const secret =
       ctx.secrets.get(key) ?? missing(`Secret "${key}" named in spec.passwordSecret does not exist`);
@@ -475,20 +498,36 @@ function parsePeer(o: Obj, ctx: PeerContext): Peer {
   return peer;
 }
 
+/** PoolContext: the accepted pools, and the names of every IPAddressPool object (rejected ones too). */
+interface PoolContext {
+  pools: readonly Pool[];
+  objects: ReadonlySet<string>;
+}
+
 function resolvePools(
   named: readonly string[],
   selectors: readonly LabelSelector[],
-  pools: readonly Pool[],
+  ctx: PoolContext,
+  warn: (message: string) => void,
 ): string[] {
-  if (named.length === 0 && selectors.length === 0) return pools.map((p) => p.name);
-  return pools
-    .filter(
-      (p) => named.includes(p.name) || (selectors.length > 0 && anySelectorMatches(selectors, p.labels)),
-    )
+  if (named.length === 0 && selectors.length === 0) return ctx.pools.map((p) => p.name);
+  const wanted = new Set(named);
+  const out = ctx.pools
+    .filter((p) => wanted.has(p.name) || (selectors.length > 0 && anySelectorMatches(selectors, p.labels)))
     .map((p) => p.name);
+  const accepted = new Set(ctx.pools.map((p) => p.name));
+  for (const name of named) {
+    if (accepted.has(name)) continue;
+    warn(
+      ctx.objects.has(name)
+        ? `IPAddressPool "${name}" named in spec.ipAddressPools is invalid (see its status): nothing of it is advertised`
+        : `IPAddressPool "${name}" named in spec.ipAddressPools does not exist: nothing is advertised for it`,
+    );
+  }
+  return out;
 }
 
-function parseL2(o: Obj, pools: readonly Pool[]): L2Advertisement {
+function parseL2(o: Obj, pools: PoolContext, warn: (message: string) => void): L2Advertisement {
   const s = o.spec;
   const named = stringList(s.ipAddressPools, 'spec.ipAddressPools');
   rejectDuplicates(named, 'spec.ipAddressPools');
@@ -497,7 +536,7 @@ function parseL2(o: Obj, pools: readonly Pool[]): L2Advertisement {
   rejectDuplicates(interfaces, 'spec.interfaces');
   return {
     name: o.name,
-    pools: resolvePools(named, poolSelectors, pools),
+    pools: resolvePools(named, poolSelectors, pools, warn),
     nodeSelectors: selectorList(s.nodeSelectors, 'spec.nodeSelectors'),
     interfaces,
     serviceSelectors: selectorList(s.serviceSelectors, 'spec.serviceSelectors'),
@@ -523,10 +562,11 @@ function checkAggregation(adv: BgpAdvertisement, pool: Pool): void {
 function parseBgpAdv(
   o: Obj,
   ctx: {
-    pools: readonly Pool[];
+    pools: PoolContext;
     communities: ReadonlyMap<string, { community: Community }>;
     seen: Map<string, string>;
   },
+  warn: (message: string) => void,
 ): BgpAdvertisement {
   const s = o.spec;
   const aggregationLength =
@@ -556,7 +596,7 @@ function parseBgpAdv(
   }
   const adv: BgpAdvertisement = {
     name: o.name,
-    pools: resolvePools(named, poolSelectors, ctx.pools),
+    pools: resolvePools(named, poolSelectors, ctx.pools, warn),
     aggregationLength,
     aggregationLengthV6,
     communities,
@@ -565,7 +605,8 @@ function parseBgpAdv(
     serviceSelectors: selectorList(s.serviceSelectors, 'spec.serviceSelectors'),
   };
   if (localPref !== undefined) adv.localPref = localPref;
-  for (const p of ctx.pools) if (adv.pools.includes(p.name)) checkAggregation(adv, p);
+  const covered = new Set(adv.pools);
+  for (const p of ctx.pools.pools) if (covered.has(p.name)) checkAggregation(adv, p);
   const spec = stableJson(o.spec);
   const twin = ctx.seen.get(spec);
   if (twin !== undefined) fault(`spec is identical to BGPAdvertisement "${twin}"`);
@@ -621,12 +662,20 @@ export function parseConfig(objects: readonly unknown[], options: ParseOptions =
   });
   pools.sort(byName);
 
-  const peerCtx: PeerContext = { bfd: bfdProfiles, secrets, namespace: options.namespace };
+  const peerCtx: PeerContext = {
+    bfd: bfdProfiles,
+    secrets,
+    secretsRead: options.secretsRead ?? true,
+    namespace: options.namespace,
+  };
   const peers = c.each(of('BGPPeer'), (o) => parsePeer(o, peerCtx)).map(([, p]) => p);
-  const l2 = c.each(of('L2Advertisement'), (o) => parseL2(o, pools)).map(([, a]) => a);
+  const poolCtx: PoolContext = { pools, objects: new Set(of('IPAddressPool').map((o) => o.name)) };
+  const l2 = c.each(of('L2Advertisement'), (o, warn) => parseL2(o, poolCtx, warn)).map(([, a]) => a);
   const seen = new Map<string, string>();
   const bgp = c
-    .each(of('BGPAdvertisement'), (o) => parseBgpAdv(o, { pools, communities: aliases, seen }))
+    .each(of('BGPAdvertisement'), (o, warn) =>
+      parseBgpAdv(o, { pools: poolCtx, communities: aliases, seen }, warn),
+    )
     .map(([, a]) => a);
 
   const config: Config = {
@@ -636,7 +685,7 @@ export function parseConfig(objects: readonly unknown[], options: ParseOptions =
     peers: peers.sort(byName),
     bfdProfiles: new Map([...bfdProfiles].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))),
   };
-  return { config, problems: c.problems };
+  return { config, problems: c.problems, warnings: c.warnings };
 }
 
 /** ValidateOptions: `existing` is every object currently stored (any kinds, Secrets included). */
@@ -661,6 +710,7 @@ export function validateObject(kind: string, obj: unknown, options: ValidateOpti
   const others = options.existing.filter((o) => !same(o));
   const parseOptions: ParseOptions = {};
   if (options.namespace !== undefined) parseOptions.namespace = options.namespace;
+  if (options.secretsRead !== undefined) parseOptions.secretsRead = options.secretsRead;
   const before = parseConfig(others, parseOptions).problems;
   const after = parseConfig([...others, self.raw], parseOptions).problems;
   const key = (p: ConfigProblem) => `${p.kind}\u0000${p.namespace ?? ''}\u0000${p.name}\u0000${p.message}`;
