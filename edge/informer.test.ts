@@ -1,7 +1,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { describe, expect, it } from 'vitest';
 import { ManualClock } from './clock.ts';
-import { Informer, isUnreachable } from './informer.ts';
+import { Informer, isUnreachable, slimObject } from './informer.ts';
 import type { Logger } from './log.ts';
 import { Reachability } from './reachability.ts';
 
@@ -91,5 +91,32 @@ describe('isUnreachable', () => {
     [Object.assign(new Error('Not Found'), { statusCode: 404 }), false],
   ])('%s → %s', (err, want) => {
     expect(isUnreachable(err)).toBe(want);
+  });
+});
+
+describe('slimObject', () => {
+  it('drops managedFields and last-applied-configuration, keeps what programs read', () => {
+    const svc: k8s.V1Service = {
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        resourceVersion: '7',
+        annotations: {
+          'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}',
+          'metallb.io/address-pool': 'lab',
+        },
+        managedFields: [{ manager: 'kubectl', operation: 'Apply', fieldsV1: {} }],
+      },
+      spec: { type: 'LoadBalancer' },
+    };
+    expect(slimObject(svc)).toEqual({
+      metadata: {
+        name: 's',
+        namespace: 'n',
+        resourceVersion: '7',
+        annotations: { 'metallb.io/address-pool': 'lab' },
+      },
+      spec: { type: 'LoadBalancer' },
+    });
   });
 });

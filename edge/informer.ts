@@ -25,6 +25,30 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
   log?: Logger;
   /** reachability receives every failure and success (default: the process-wide apiReachability). */
   reachability?: Reachability;
+  /**
+   * transform slims each object before it enters the cache (default slimObject: no managedFields, no
+   * last-applied-configuration). It may mutate its argument; it must keep metadata name, namespace and
+   * resourceVersion.
+   */
+  transform?: (obj: T) => T;
+}
+
+const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
+
+/**
+ * slimObject drops what no IronLB program reads but every cached object carries: metadata.managedFields (one
+ * entry per writer, often larger than the object) and the last-applied-configuration annotation (a copy of
+ * the object). Mutates and returns its argument.
+ */
+export function slimObject<T extends k8s.KubernetesObject>(obj: T): T {
+  const m = obj.metadata;
+  if (!m) return obj;
+  if (m.managedFields !== undefined) delete m.managedFields;
+  if (m.annotations && LAST_APPLIED in m.annotations) {
+    const { [LAST_APPLIED]: _dropped, ...rest } = m.annotations;
+    m.annotations = rest;
+  }
+  return obj;
 }
 
 /** ObjectKey returns "namespace/name", or "name" for cluster-scoped objects. */
@@ -57,12 +81,25 @@ export class Informer<T extends k8s.KubernetesObject> {
     this.options = options;
     this.clock = options.clock ?? realClock;
     // a list that answered proves the API server is back, though the watch after it may still fail
+    const transform = options.transform ?? slimObject;
     const list = async () => {
       const result = await options.list();
       this.reachability.succeeded(this.options.log, { source: this.options.name });
+      result.items = result.items.map(transform);
       return result;
     };
-    this.inner = k8s.makeInformer(kc, options.path, list, options.labelSelector);
+    // the client's informer caches what its Watch delivers: slim every object on the way in
+    const watch = new k8s.Watch(kc);
+    const watchInner = watch.watch.bind(watch);
+    watch.watch = (path, query, callback, done) =>
+      watchInner(
+        path,
+        query,
+        (phase: string, obj: T, raw: unknown) =>
+          callback(phase, phase === 'ERROR' || phase === 'BOOKMARK' ? obj : transform(obj), raw),
+        done,
+      );
+    this.inner = new k8s.ListWatch(options.path, watch, list, false, options.labelSelector);
     this.synced = new Promise((resolve) => (this.syncedResolve = resolve));
     this.inner.on('error', (err) => this.restartLater(err));
     for (const verb of ['add', 'update', 'delete'] as const) this.inner.on(verb, () => this.healthy());
