@@ -11,7 +11,13 @@ const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergeP
 /** FIELD_MANAGER names IronLB's controller in managedFields. */
 export const FIELD_MANAGER = 'ironlb-controller';
 
-/** ApiStatusWriter writes Service addresses with JSON merge patches (annotation first, then status). */
+/**
+ * ApiStatusWriter writes Service addresses. One allocation is one modification of the Service: a JSON merge
+ * patch of the status subresource carrying the pool annotation too. That is the floor: status can only be
+ * written through the subresource (the main resource ignores it), and the API server keeps metadata changes
+ * made through a Service's status subresource (checked against kube-apiserver 1.35). Should an API server drop
+ * them, the returned object says so and the annotation is written by a second patch, as before.
+ */
 export class ApiStatusWriter implements StatusWriter {
   private readonly core: k8s.CoreV1Api;
 
@@ -20,11 +26,25 @@ export class ApiStatusWriter implements StatusWriter {
   }
 
   async writeAssignment(svc: k8s.V1Service, ips: string[], pool: string | undefined): Promise<string[]> {
-    const versions: string[] = [];
     const name = svc.metadata?.name ?? '';
     const namespace = svc.metadata?.namespace ?? '';
-    if ((svc.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== pool) {
-      const patched = await this.core.patchNamespacedService(
+    const annotate = (svc.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== pool;
+    const ingress = ips.map((ip) => ({ ip, ipMode: 'VIP' }));
+    const patched = await this.core.patchNamespacedServiceStatus(
+      {
+        name,
+        namespace,
+        fieldManager: FIELD_MANAGER,
+        body: {
+          ...(annotate ? { metadata: { annotations: { [POOL_ANNOTATION]: pool ?? null } } } : {}),
+          status: { loadBalancer: { ingress: ingress.length ? ingress : null } },
+        },
+      },
+      mergePatch,
+    );
+    const versions = [patched.metadata?.resourceVersion ?? ''];
+    if (annotate && (patched.metadata?.annotations?.[POOL_ANNOTATION] ?? undefined) !== pool) {
+      const again = await this.core.patchNamespacedService(
         {
           name,
           namespace,
@@ -33,20 +53,8 @@ export class ApiStatusWriter implements StatusWriter {
         },
         mergePatch,
       );
-      versions.push(patched.metadata?.resourceVersion ?? '');
+      versions.push(again.metadata?.resourceVersion ?? '');
     }
-    const ingress = ips.map((ip) => ({ ip, ipMode: 'VIP' }));
-    // status last: speakers act on status, so the annotation is already there when they look
-    const final = await this.core.patchNamespacedServiceStatus(
-      {
-        name,
-        namespace,
-        fieldManager: FIELD_MANAGER,
-        body: { status: { loadBalancer: { ingress: ingress.length ? ingress : null } } },
-      },
-      mergePatch,
-    );
-    versions.push(final.metadata?.resourceVersion ?? '');
     return versions;
   }
 
