@@ -32,6 +32,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: 'string', default: '32' },
     workers: { type: 'string', default: '4' },
     'data-dir': { type: 'string', default: existsSync('/dev/shm') ? '/dev/shm' : tmpdir() },
+    /** give up waiting for addresses after this many seconds: the row says how many were still pending, and why */
+    deadline: { type: 'string', default: '600' },
   },
 });
 const sizes = (flags.services as string).split(',').map((s) => Number(s.trim()));
@@ -100,28 +102,72 @@ async function createAll(c: Clients, n: number, lbClass?: string): Promise<numbe
   return (performance.now() - t0) / 1000;
 }
 
-/** watchAssigned resolves with the time (performance.now()) at which n Services of the namespace hold an address. */
-function watchAssigned(kc: k8s.KubeConfig, n: number): { done: Promise<number>; abort: () => void } {
+/**
+ * watchAssigned follows the Services of the bench namespace until n hold an address. A watch that ends (the
+ * client's 30 s idle timeout, a dropped connection) is resumed from a fresh list, so a slow run waits instead of
+ * failing. It also counts MODIFIED events: each is a modification every watcher (speakers, the ingress)
+ * handles.
+ */
+function watchAssigned(
+  c: Clients,
+  n: number,
+): { done: Promise<number>; abort: () => void; pending: () => Promise<string[]>; modified: () => number } {
   const assigned = new Set<string>();
+  let modified = 0;
+  let aborted = false;
   let req: { abort(): void } | undefined;
   let settle: (t: number) => void = () => {};
-  let fail: (e: unknown) => void = () => {};
-  const done = new Promise<number>((resolve, reject) => {
-    settle = resolve;
-    fail = reject;
-  });
-  const handle = (type: string, obj: k8s.V1Service) => {
+  const done = new Promise<number>((resolve) => (settle = resolve));
+  const note = (obj: k8s.V1Service, deleted = false) => {
     const name = obj.metadata?.name ?? '';
-    if (type === 'DELETED') assigned.delete(name);
+    if (deleted) assigned.delete(name);
     else if ((obj.status?.loadBalancer?.ingress ?? []).some((i) => i.ip)) assigned.add(name);
     if (assigned.size >= n) settle(performance.now());
   };
-  void new k8s.Watch(kc)
-    .watch(`/api/v1/namespaces/${SERVICE_NS}/services`, {}, handle, (err) => {
-      if (assigned.size < n) fail(err ?? new Error('watch ended before every Service had an address'));
-    })
-    .then((r) => (req = r), fail);
-  return { done, abort: () => req?.abort() };
+  const follow = async (): Promise<void> => {
+    while (!aborted && assigned.size < n) {
+      try {
+        const list = await c.core.listNamespacedService({ namespace: SERVICE_NS });
+        for (const svc of list.items) note(svc);
+        if (assigned.size >= n) return;
+        const ended = new Promise<void>((resolve) => {
+          void new k8s.Watch(c.kc)
+            .watch(
+              `/api/v1/namespaces/${SERVICE_NS}/services`,
+              { resourceVersion: list.metadata?.resourceVersion },
+              (type: string, obj: k8s.V1Service) => {
+                if (type === 'MODIFIED') modified++;
+                note(obj, type === 'DELETED');
+              },
+              () => resolve(),
+            )
+            .then(
+              (r) => (req = r),
+              () => resolve(),
+            );
+        });
+        await ended;
+      } catch (e) {
+        log(`watch of the bench Services failed (${e instanceof Error ? e.message : String(e)}); resuming`);
+      }
+      if (!aborted && assigned.size < n) await new Promise((r) => setTimeout(r, 500));
+    }
+  };
+  void follow();
+  return {
+    done,
+    abort: () => {
+      aborted = true;
+      req?.abort();
+    },
+    pending: async () => {
+      const list = await c.core.listNamespacedService({ namespace: SERVICE_NS });
+      return list.items
+        .filter((svc) => !(svc.status?.loadBalancer?.ingress ?? []).some((i) => i.ip))
+        .map((svc) => svc.metadata?.name ?? '');
+    },
+    modified: () => modified,
+  };
 }
 
 /**
@@ -158,7 +204,14 @@ interface Row {
   ctlCpuIdle: number;
   ctlRss: number;
   writesPerService: number;
+  /** MODIFIED watch events per Service: what every other watcher of Services handles */
+  modifiedPerService: number;
   reconcilesPerService: number;
+  ctlRssIdle: number;
+  /** V8 heap in use and resident set at the end of the run (after the last address), from /metrics */
+  heapMiB: number;
+  rssNowMiB: number;
+  pending: number;
 }
 
 let current: ControlPlane | undefined;
@@ -196,20 +249,42 @@ async function measure(n: number): Promise<Row> {
     extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
   });
   const ctlCpuIdle = cpuSeconds(ctl.pid);
-  const watch = watchAssigned(c.kc, n);
+  const ctlRssIdle = peakRssMiB(ctl.pid);
+  const watch = watchAssigned(c, n);
   api0 = cpuSeconds(current.state.pids.apiserver);
   const ctl0 = cpuSeconds(ctl.pid);
   log(`${n}: creating ${n} Services with the controller running`);
   const t0 = performance.now();
   const create = await createAll(c, n);
-  const deadline = setTimeout(() => log(`${n}: still waiting for addresses after 10 minutes`), 600_000);
-  const tDone = await watch.done.finally(() => clearTimeout(deadline));
-  const allAssigned = (tDone - t0) / 1000;
+  const deadlineS = Number(flags.deadline);
+  let timer: NodeJS.Timeout | undefined;
+  const tDone = await Promise.race([
+    watch.done,
+    new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), deadlineS * 1000))),
+  ]).finally(() => clearTimeout(timer));
+  const allAssigned = tDone === undefined ? NaN : (tDone - t0) / 1000;
+  let pending: string[] = [];
+  if (tDone === undefined) {
+    // never crash on a slow run: say which Services are still pending and what the controller said about them
+    pending = await watch.pending();
+    log(`${n}: ${pending.length} Services still without an address after ${deadlineS} s`);
+    for (const name of pending.slice(0, 10)) {
+      const events = await c.core.listNamespacedEvent({
+        namespace: SERVICE_NS,
+        fieldSelector: `involvedObject.kind=Service,involvedObject.name=${name}`,
+      });
+      const last = events.items.at(-1);
+      log(`  ${SERVICE_NS}/${name}: ${last ? `${last.reason}: ${last.message}` : 'no Event'}`);
+    }
+  }
+  const heapMiB = ((await ctl.metric('ironlb_controller_nodejs_heap_size_used_bytes')) ?? NaN) / 2 ** 20;
+  const rssNowMiB = ((await ctl.metric('ironlb_controller_process_resident_memory_bytes')) ?? NaN) / 2 ** 20;
   const apiCpu = cpuSeconds(current.state.pids.apiserver) - api0;
   const ctlCpu = cpuSeconds(ctl.pid) - ctl0;
   const ctlRss = peakRssMiB(ctl.pid);
   const writes = (await ctl.metric('ironlb_controller_status_writes_total')) ?? NaN;
   const reconciles = (await ctl.metric('ironlb_controller_reconciles_total', { result: 'ok' })) ?? NaN;
+  const modifiedPerService = watch.modified() / n;
   watch.abort();
   await stopAllControllers();
   await current.stop();
@@ -225,7 +300,12 @@ async function measure(n: number): Promise<Row> {
     ctlCpuIdle,
     ctlRss,
     writesPerService: writes / n,
+    modifiedPerService,
     reconcilesPerService: reconciles / n,
+    ctlRssIdle,
+    heapMiB,
+    rssNowMiB,
+    pending: pending.length,
   };
 }
 
@@ -239,8 +319,10 @@ function table(rows: Row[]): string {
     'svc/s',
     'ctl CPU s',
     'ctl CPU ms/svc',
-    'ctl peak RSS MiB',
+    'ctl RSS MiB (idle / peak / end)',
+    'heap MiB (end)',
     'writes/svc',
+    'modified/svc',
     'reconciles/svc',
     'apiserver CPU s (base / w/ ctl)',
   ];
@@ -249,13 +331,15 @@ function table(rows: Row[]): string {
     r.n.toLocaleString('en-US'),
     f1(r.baselineCreate),
     f1(r.create),
-    f1(r.allAssigned),
+    r.pending ? `${r.pending} pending` : f1(r.allAssigned),
     (r.allAssigned / r.baselineCreate).toFixed(2),
     Math.round(r.n / r.allAssigned).toLocaleString('en-US'),
     f1(r.ctlCpu),
     ((r.ctlCpu * 1000) / r.n).toFixed(2),
-    f1(r.ctlRss),
+    `${f1(r.ctlRssIdle)} / ${f1(r.ctlRss)} / ${f1(r.rssNowMiB)}`,
+    f1(r.heapMiB),
     r.writesPerService.toFixed(2),
+    r.modifiedPerService.toFixed(2),
     r.reconcilesPerService.toFixed(1),
     `${f1(r.baselineApiCpu)} / ${f1(r.apiCpu)}`,
   ]);
