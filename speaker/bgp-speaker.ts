@@ -1,7 +1,8 @@
 // The BGP side of the speaker (issue 5): peers from BGPPeer objects for this node, paths for the Services this
 // node advertises (ETP Cluster: every eligible node; Local: nodes with a local endpoint), through gobgpd.
-// speaker/main.ts calls startBgpSpeaker once, replan() on every change (event-driven, so a withdrawal follows
-// the EndpointSlice update within milliseconds) and stop() on SIGTERM.
+// It is the BGP Announcer: the speaker (speaker/app.ts) calls startBgpSpeaker once, plan() and apply() on every
+// change (event-driven, so a withdrawal follows the EndpointSlice update within milliseconds) and stop() on
+// SIGTERM.
 //
 // The decisions are pure (src/announce/bgpplan.ts); this file converges gobgpd on them: one converge at a time
 // (a mutex shared with the sidecar's onReady), so a gobgpd restart and a replan never interleave their calls.
@@ -13,8 +14,8 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
-import type { Config } from '../src/config/model.ts';
-import type { AnnounceNode, AnnounceService } from '../src/announce/l2plan.ts';
+import type { SpeakerSnapshot } from '../src/announce/snapshot.ts';
+import type { Announcer } from './announcer.ts';
 import { planBgp, type BgpPlan, type PlannedPeer } from '../src/announce/bgpplan.ts';
 import { planAdoption, planPaths } from '../src/bgp/plan.ts';
 import { buildExportAssignment, buildExportPolicy, changedExclusions } from '../src/bgp/policy.ts';
@@ -31,13 +32,8 @@ import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
 import { BGP_STATUS, NodeStatusObjects } from './status-objects.ts';
 import { BfddResponder, type BfdPeerConfig } from './bfd/bfdd.ts';
 
-/** BgpInputs is what every BGP plan depends on; main.ts passes a fresh one on every change. */
-export interface BgpInputs {
-  services: readonly AnnounceService[];
-  nodes: readonly AnnounceNode[];
-  alive: ReadonlySet<string>;
-  config: Config;
-}
+/** BgpInputs is what every BGP plan depends on: the speaker's snapshot. */
+export type BgpInputs = SpeakerSnapshot;
 
 /** BgpSpeakerContext is what main.ts hands over at start. */
 export interface BgpSpeakerContext {
@@ -58,13 +54,12 @@ export interface BgpSpeakerContext {
   announced?: SeriesSet<'node' | 'protocol' | 'service' | 'ip'>;
 }
 
-/** BgpSpeaker is the running BGP side. */
-export interface BgpSpeaker {
-  /** replan converges peers and paths on the inputs (cheap when nothing changed). */
-  replan(inputs: BgpInputs): void;
-  /** stop withdraws this node's paths (graceful) and stops gobgpd if it was spawned. */
-  stop(): Promise<void>;
-}
+/**
+ * BgpSpeaker is the running BGP side, the BGP Announcer: plan is planBgp on the snapshot, apply converges
+ * peers and paths on it (cheap when nothing changed), stop withdraws this node's paths (graceful) and stops
+ * gobgpd if it was spawned.
+ */
+export type BgpSpeaker = Announcer<BgpPlan>;
 
 /**
  * startBgpSpeaker starts the BGP side. gobgpd itself starts only once a BGPPeer selects this node (an L2-only
@@ -202,15 +197,24 @@ class GobgpSpeaker implements BgpSpeaker {
     this.#log.info({ addresses: this.#addresses }, 'BGP speaker ready');
   }
 
-  replan(inputs: BgpInputs): void {
-    if (this.#stopping) return;
-    this.#plan = planBgp({
+  readonly protocol = 'bgp';
+
+  plan(inputs: BgpInputs): BgpPlan {
+    return planBgp({
       self: this.#ctx.self,
-      ...inputs,
+      services: inputs.services,
+      nodes: inputs.nodes,
+      alive: inputs.alive,
+      config: inputs.config,
       ...(this.#addresses.v4 !== undefined ? { routerId: this.#addresses.v4 } : {}),
       ...(this.#ctx.ignoreExcludeLabel ? { ignoreExcludeLabel: true } : {}),
     });
-    this.#reportProblems(this.#plan);
+  }
+
+  apply(plan: BgpPlan): void {
+    if (this.#stopping) return;
+    this.#plan = plan;
+    this.#reportProblems(plan);
     this.#kick();
   }
 
