@@ -1,7 +1,7 @@
-// A real Kubernetes control plane for tests and the lab: etcd (Debian), kube-apiserver and
-// kube-controller-manager (built from the k8s.io/kubernetes module), client-certificate auth, RBAC,
-// service-account keys, the CRDs from deploy/crds installed. Every process is tracked by pid and stopped,
-// and the data directory removed, by stop().
+// A real Kubernetes control plane for tests and the lab: etcd (Debian), kube-apiserver,
+// kube-controller-manager and (for a cluster with kubelets) kube-scheduler, built from the k8s.io/kubernetes
+// module; client-certificate auth, RBAC, service-account keys, the CRDs from deploy/crds installed. Every
+// process is tracked by pid and stopped, and the data directory removed, by stop().
 import { mkdirSync, rmSync, writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
@@ -34,6 +34,13 @@ export interface ControlPlaneOptions {
   keepDir?: boolean;
   /** extra IP addresses for the serving certificate. */
   extraSANs?: string[];
+  /**
+   * cluster runs what a cluster with real kubelets needs: kube-scheduler, every default controller of
+   * kube-controller-manager (node lifecycle with nodeMonitorGracePeriod), the Node authorizer and the
+   * NodeRestriction and ServiceAccount admission plugins, and a client certificate for the API server to reach
+   * kubelets. Without it (integration tests) only the controllers the API-only tests need run.
+   */
+  cluster?: { nodeMonitorGracePeriod: string };
   log?: (msg: string) => void;
 }
 
@@ -53,8 +60,17 @@ export interface ControlPlaneState {
   netns?: string;
   server: string;
   kubeconfig: string;
-  pids: { etcd: number; apiserver: number; controllerManager: number };
+  pids: { etcd: number; apiserver: number; controllerManager: number; scheduler?: number };
 }
+
+/** kcmControllers are the controllers an API-only control plane runs (no nodes, no workloads). */
+const apiOnlyControllers = [
+  'endpointslice-controller',
+  'endpointslice-mirroring-controller',
+  'namespace-controller',
+  'garbage-collector-controller',
+  'serviceaccount-controller',
+];
 
 /** ControlPlane is a running etcd + kube-apiserver + kube-controller-manager. */
 export class ControlPlane {
@@ -93,9 +109,17 @@ export class ControlPlane {
     const server = `https://${bind}:${apiPort}`;
     const adminKubeconfig = join(dir, 'admin.kubeconfig');
     writeFileSync(adminKubeconfig, kubeconfig(server, pki, pki.admin));
-    const kcmCert = clientCert(pki, 'kcm', 'system:kube-controller-manager');
-    const kcmKubeconfig = join(dir, 'kcm.kubeconfig');
-    writeFileSync(kcmKubeconfig, kubeconfig(server, pki, kcmCert));
+    const componentKubeconfig = (name: string, user: string): string => {
+      const file = join(dir, `${name}.kubeconfig`);
+      writeFileSync(file, kubeconfig(server, pki, clientCert(pki, name, user)));
+      return file;
+    };
+    const kcmKubeconfig = componentKubeconfig('kcm', 'system:kube-controller-manager');
+    const cluster = options.cluster;
+    // the API server's identity toward kubelets (logs, exec, port-forward), as kubeadm issues it
+    const kubeletClient = cluster
+      ? clientCert(pki, 'apiserver-kubelet-client', 'kube-apiserver-kubelet-client', 'system:masters')
+      : undefined;
     const common = { netns: options.netns, detached: options.detached ?? false };
 
     log(`control plane: starting etcd on 127.0.0.1:${etcdPort}`);
@@ -124,7 +148,7 @@ export class ControlPlane {
       ],
       { ...common, log: etcdLog, env: { ...process.env, ETCD_UNSUPPORTED_ARCH: '' } },
     );
-    const pids = { etcd: etcd.pid ?? -1, apiserver: -1, controllerManager: -1 };
+    const pids: ControlPlaneState['pids'] = { etcd: etcd.pid ?? -1, apiserver: -1, controllerManager: -1 };
     const cp = new ControlPlane(
       { dir, netns: options.netns, server, kubeconfig: adminKubeconfig, pids },
       pki,
@@ -151,13 +175,20 @@ export class ControlPlane {
           `--tls-cert-file=${pki.serverCert}`,
           `--tls-private-key-file=${pki.serverKey}`,
           `--client-ca-file=${pki.caCert}`,
-          '--authorization-mode=RBAC',
+          `--authorization-mode=${cluster ? 'Node,RBAC' : 'RBAC'}`,
+          ...(kubeletClient
+            ? [
+                '--enable-admission-plugins=NodeRestriction',
+                `--kubelet-client-certificate=${kubeletClient.cert}`,
+                `--kubelet-client-key=${kubeletClient.key}`,
+                '--kubelet-preferred-address-types=InternalIP,Hostname',
+              ]
+            : ['--disable-admission-plugins=ServiceAccount']),
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
           `--service-account-key-file=${pki.saPub}`,
           `--service-account-signing-key-file=${pki.saKey}`,
           `--service-cluster-ip-range=${options.serviceCIDRs ?? '10.96.0.0/16,fd00:10:96::/112'}`,
           '--service-node-port-range=30000-32767',
-          '--disable-admission-plugins=ServiceAccount',
           '--allow-privileged=true',
           `--cert-dir=${join(dir, 'pki')}`,
           '--enable-priority-and-fairness=false',
@@ -191,7 +222,11 @@ export class ControlPlane {
         { log: apiLog, timeoutMs: 90_000, intervalMs: 300 },
       );
 
-      log('control plane: starting kube-controller-manager (endpointslice, namespace, garbage collector)');
+      log(
+        cluster
+          ? `control plane: starting kube-controller-manager (all controllers, node grace period ${cluster.nodeMonitorGracePeriod}) and kube-scheduler`
+          : 'control plane: starting kube-controller-manager (endpointslice, namespace, garbage collector)',
+      );
       const kcmLog = join(dir, 'logs/kube-controller-manager.log');
       const kcm = start(
         [
@@ -199,7 +234,15 @@ export class ControlPlane {
           `--kubeconfig=${kcmKubeconfig}`,
           '--leader-elect=false',
           '--secure-port=0',
-          '--controllers=endpointslice-controller,endpointslice-mirroring-controller,namespace-controller,garbage-collector-controller,serviceaccount-controller',
+          `--controllers=${cluster ? '*' : apiOnlyControllers.join(',')}`,
+          ...(cluster
+            ? [
+                `--node-monitor-grace-period=${cluster.nodeMonitorGracePeriod}`,
+                '--node-monitor-period=1s',
+                `--cluster-signing-cert-file=${pki.caCert}`,
+                `--cluster-signing-key-file=${pki.caKey}`,
+              ]
+            : []),
           '--use-service-account-credentials=true',
           `--root-ca-file=${pki.caCert}`,
           `--service-account-private-key-file=${pki.saKey}`,
@@ -208,6 +251,20 @@ export class ControlPlane {
         { ...common, log: kcmLog },
       );
       pids.controllerManager = kcm.pid ?? -1;
+      if (cluster) {
+        const schedKubeconfig = componentKubeconfig('scheduler', 'system:kube-scheduler');
+        const sched = start(
+          [
+            k8sBin('kube-scheduler'),
+            `--kubeconfig=${schedKubeconfig}`,
+            '--leader-elect=false',
+            '--secure-port=0',
+            '--v=1',
+          ],
+          { ...common, log: join(dir, 'logs/kube-scheduler.log') },
+        );
+        pids.scheduler = sched.pid ?? -1;
+      }
 
       const crdDir = options.crdDir === undefined ? join(repoRoot, 'deploy/crds') : options.crdDir;
       const crdDirs = [
@@ -241,7 +298,9 @@ export class ControlPlane {
   async stop(): Promise<void> {
     const { pids } = this.state;
     await Promise.all(
-      [pids.controllerManager, pids.apiserver].filter((p) => p > 0).map((p) => stopPid(p, 3000)),
+      [pids.scheduler ?? -1, pids.controllerManager, pids.apiserver]
+        .filter((p) => p > 0)
+        .map((p) => stopPid(p, 3000)),
     );
     if (pids.etcd > 0) await stopPid(pids.etcd, 3000);
     if (!this.keepDir) rmSync(this.state.dir, { recursive: true, force: true });

@@ -16,7 +16,8 @@ let k8sDir: string | undefined;
 
 /** k8sBin returns the path of a Kubernetes binary from the cache, throwing with the fix when it is missing. */
 export function k8sBin(
-  name: 'kube-apiserver' | 'kube-controller-manager' | 'kube-proxy' | 'kubectl',
+  name:
+    'kube-apiserver' | 'kube-controller-manager' | 'kube-proxy' | 'kube-scheduler' | 'kubelet' | 'kubectl',
 ): string {
   k8sDir ??=
     process.env.IRONLB_K8S_BIN ?? run([join(repoRoot, 'scripts/build-k8s.sh'), '--print-dir']).stdout.trim();
