@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# smoke.sh — proves the images built by scripts/build-images.sh run: starts a throwaway containerd (its own
-# root, state and socket under a temporary directory; stopped and removed at the end), imports every archive
-# with `ctr images import`, runs IronLB's three programs' --help, loads the speaker's native addon, checks
-# gobgpd, bfdd and HAProxy are in the image, runs pause, kube-proxy --version, and serves the echo app in a
-# network namespace of its own (ironlb-img-test-$$), and the Gateway API's echo-basic, answered with curl. Needs root, containerd and runc.
-# Usage: images/smoke.sh   (builds or reuses the images first)
+# smoke.sh — proves the images built by scripts/build-images.sh run. Starts a throwaway containerd (its own
+# root, state and socket in a temporary directory; stopped and removed at the end), imports every archive
+# with importImages (`ctr images import`), runs IronLB's three programs' --help, loads the speaker's native
+# addon, checks gobgpd, bfdd and HAProxy are in the image, runs pause and kube-proxy --version, and serves
+# the echo app and the Gateway API's echo-basic in a network namespace of its own (ironlb-img-test-<pid>),
+# answered with curl. Needs root, containerd and runc. Leaves no process, namespace, mount or directory.
+# Usage: images/smoke.sh   (builds the images first, or reuses them)
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 T0=$(date +%s.%N)
@@ -55,9 +56,12 @@ ctr -a "$SOCK" version >/dev/null || { cat "$DIR/containerd.log" >&2; exit 1; }
 echo "smoke: containerd $(containerd --version | awk '{print $3}') up (pid $CPID, $SOCK)"
 
 t=$(date +%s.%N)
-archives=$(printf '%s\n' "${IMAGES[@]}" | awk '{print $2}' | sort -u)
-for a in $archives; do ctr -a "$SOCK" -n k8s.io images import "$a" >/dev/null; done
-echo "smoke: imported $(echo "$archives" | wc -l) archives in $(echo "$(date +%s.%N) - $t" | bc | cut -c1-5)s:"
+# through test/harness/images.ts's importImages, as the lab loads its nodes
+printf '%s\n' "$printed" | "$ROOT/.tools/bin/node" --input-type=module -e "
+  import { readFileSync } from 'node:fs';
+  const { importImages, parsePrinted } = await import('$ROOT/test/harness/images.ts');
+  await importImages('$SOCK', parsePrinted(readFileSync(0, 'utf8')));"
+echo "smoke: imported $(printf '%s\n' "${IMAGES[@]}" | awk '{print $2}' | sort -u | wc -l) archives in $(echo "$(date +%s.%N) - $t" | bc | cut -c1-5)s:"
 ctr -a "$SOCK" -n k8s.io images ls | awk 'NR == 1 || /localhost\// { print "  " $1, $(NF-3), $(NF-2) }' | column -t
 
 n=0
@@ -79,22 +83,16 @@ crun pause "$(ref localhost/pause:)" /pause --version | sed 's/^/  /'
 
 ip netns add "$NETNS"
 ip -n "$NETNS" link set lo up
-ctr -a "$SOCK" -n k8s.io run -d --with-ns "network:/var/run/netns/$NETNS" --env POD_NAME=smoke-echo \
-  "$ECHO" smoke-echo >/dev/null
-body=""
-for _ in $(seq 50); do
-  body=$(ip netns exec "$NETNS" curl -sf --max-time 1 http://127.0.0.1:8080/smoke) && break
-  sleep 0.2
-done
-[ -n "$body" ] || { echo "smoke: echo did not answer" >&2; exit 1; }
-echo "  echo in netns $NETNS answered: $body"
-ctr -a "$SOCK" -n k8s.io run -d --with-ns "network:/var/run/netns/$NETNS" --env POD_NAME=smoke-echo-basic \
-  --env NAMESPACE=smoke "$(ref localhost/echo-basic:)" smoke-echo-basic >/dev/null
-body=""
-for _ in $(seq 50); do
-  body=$(ip netns exec "$NETNS" curl -sf --max-time 1 http://127.0.0.1:3000/conformance) && break
-  sleep 0.2
-done
-[ -n "$body" ] || { echo "smoke: echo-basic did not answer" >&2; exit 1; }
-echo "  echo-basic in netns $NETNS answered: $(echo "$body" | tr -d '\n ' | cut -c1-160)"
+serve() { # serve NAME IMAGE PORT ENV... — run detached in $NETNS, print what GET /NAME on PORT answers
+  ctr -a "$SOCK" -n k8s.io run -d --with-ns "network:/var/run/netns/$NETNS" "${@:4}" "$2" "smoke-$1" >/dev/null
+  local body=""
+  for _ in $(seq 50); do
+    body=$(ip netns exec "$NETNS" curl -sf --max-time 1 "http://127.0.0.1:$3/$1") && break
+    sleep 0.2
+  done
+  [ -n "$body" ] || { echo "smoke: $1 did not answer on port $3 in $NETNS" >&2; exit 1; }
+  echo "  $1 in netns $NETNS answered: $(echo "$body" | tr -d '\n' | cut -c1-200)"
+}
+serve echo "$ECHO" 8080 --env POD_NAME=smoke-echo
+serve echo-basic "$(ref localhost/echo-basic:)" 3000 --env POD_NAME=smoke-echo-basic --env NAMESPACE=smoke
 echo "smoke: passed in $(echo "$(date +%s.%N) - $T0" | bc | cut -c1-5)s"

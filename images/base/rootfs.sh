@@ -27,6 +27,9 @@ Suites: $suite-security
 Components: main
 Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
 SOURCES
+# the runtime provides these; the build host's must not stay in the image
+: >"$work/etc/resolv.conf"
+echo localhost >"$work/etc/hostname"
 printf '#!/bin/sh\n# no service starts inside an image build\nexit 101\n' >"$work/usr/sbin/policy-rc.d"
 chmod 755 "$work/usr/sbin/policy-rc.d"
 install -m 644 "$here/dpkg-slim.cfg" "$work/etc/dpkg/dpkg.cfg.d/slim"

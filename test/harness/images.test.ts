@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import { dirname, join, normalize } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import {
   cacheKey,
@@ -12,8 +11,7 @@ import {
   parsePrinted,
   type OciIndex,
 } from './images.ts';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { repoRoot as root } from './paths.ts';
 
 describe('parseIgnoreFile and isIgnored (BuildKit semantics)', () => {
   const rules = parseIgnoreFile(

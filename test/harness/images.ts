@@ -33,8 +33,8 @@ import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+import { runAsync, tailOf } from './exec.ts';
+import { repoRoot } from './paths.ts';
 
 /** RECIPE_VERSION is part of every cache key: bump it when this builder changes what it produces. */
 export const RECIPE_VERSION = '1';
@@ -300,31 +300,9 @@ export async function importImages(containerdSocket: string, images: readonly Im
     throw new Error(`Images ${missing.join(', ')} are not in containerd "${containerdSocket}" after import`);
 }
 
-function exec(argv: string[], options: { input?: string; env?: NodeJS.ProcessEnv } = {}): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0] as string, argv.slice(1), {
-      stdio: [options.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-      env: options.env ?? process.env,
-    });
-    let out = '';
-    let err = '';
-    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (err += d.toString()));
-    child.on('error', (e) => reject(new Error(`Command "${argv.join(' ')}" failed to run: ${e.message}`)));
-    child.on('close', (code) =>
-      code === 0
-        ? resolve(out)
-        : reject(
-            new Error(`Command "${argv.join(' ')}" exited ${code}: ${(err || out).trim().slice(-2000)}`),
-          ),
-    );
-    if (child.stdin) {
-      child.stdin.on('error', () => {
-        /* the command exited without reading its input: its exit code tells */
-      });
-      child.stdin.end(options.input);
-    }
-  });
+/** exec runs a command to completion and returns its stdout; a non-zero exit throws with its output. */
+async function exec(argv: string[], options: { env?: NodeJS.ProcessEnv } = {}): Promise<string> {
+  return (await runAsync(argv, { env: options.env, timeoutMs: 30 * 60_000 })).stdout;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -498,6 +476,11 @@ class Builder {
     return `${((Date.now() - since) / 1000).toFixed(1)}s`;
   }
 
+  /** clean removes working containers a killed build left in buildah's storage (the caller holds the lock). */
+  async clean(): Promise<void> {
+    await this.buildahQuiet(['rm', '--all']);
+  }
+
   /** build builds one recipe (and first the images it is built on), or finds it in the cache. */
   async build(name: string): Promise<Built> {
     const done = this.built.get(name);
@@ -536,6 +519,7 @@ class Builder {
     const logFile = join(this.dir, 'logs', `${recipe.name}.log`);
     writeFileSync(logFile, '');
     const bud = ['bud', '--isolation', 'chroot', '--network', 'host', '--pull=never', '--layers'];
+    if (this.noCache) bud.push('--no-cache');
     bud.push('-f', recipe.dockerfile, '-t', refs[0] as string);
     for (const [k, v] of Object.entries(args)) bud.push('--build-arg', `${k}=${v}`);
     const npmrc = this.buildNpmrc();
@@ -656,7 +640,7 @@ class Builder {
         clearInterval(beat);
         flush();
         if (code === 0) return resolve();
-        const tail = readFileSync(logFile, 'utf8').split('\n').slice(-25).join('\n');
+        const tail = tailOf(logFile, 25);
         reject(
           new Error(
             `Building image "${label}" failed: "${argv.slice(0, 8).join(' ')} …" exited ${code} (log: ${logFile})\n${tail}`,
@@ -952,6 +936,7 @@ async function main(argv: string[]): Promise<number> {
   }
   const cache = process.env.IRONLB_CACHE ?? join(homedir(), '.cache/ironlb');
   const b = new Builder(cache, values['no-cache']);
+  await b.clean();
   const wanted = positionals.length > 0 ? positionals : DEFAULT_IMAGES;
   const results: Built[] = [];
   for (const name of wanted) results.push(await b.build(name));
