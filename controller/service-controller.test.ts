@@ -118,6 +118,37 @@ describe('ServiceController', () => {
     expect(cluster.writes.at(-1)).toEqual({ key: 'app/b', ips: ['192.0.2.20'], pool: 'tiny' });
   });
 
+  it('a freed address goes first to the Service that has waited longest, then completes a PreferDualStack one', async () => {
+    // one IPv4 address, one IPv6 address
+    const { cluster, c, queued, add } = setup([pool('duo', ['192.0.2.40/32', '2001:db8::40/128'])]);
+    const dual = { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] };
+    add(lbService('v6', { spec: { ipFamilies: ['IPv6'] } as V1Service['spec'] }));
+    add(lbService('v4'));
+    add(lbService('pds', { spec: dual as V1Service['spec'] }));
+    add(lbService('late'));
+    add(lbService('later'));
+    await c.reconcile('app/v6');
+    await c.reconcile('app/v4');
+    await c.reconcile('app/pds'); // both addresses taken: pending
+    expect(c.pending.has('app/pds')).toBe(true);
+    cluster.services.delete('app/v6');
+    await c.reconcile('app/v6'); // frees the IPv6 address: pds gets it, with one family of two
+    await c.reconcile('app/pds');
+    expect(cluster.writes.at(-1)).toEqual({ key: 'app/pds', ips: ['2001:db8::40'], pool: 'duo' });
+    expect(c.incomplete.has('app/pds')).toBe(true);
+    await c.reconcile('app/late'); // fails first
+    await c.reconcile('app/later'); // fails second
+    queued.length = 0;
+    cluster.services.delete('app/v4');
+    await c.reconcile('app/v4'); // frees the IPv4 address
+    // waiting Services in the order they first failed, then the PreferDualStack Service missing a family
+    expect(queued).toEqual(['app/late', 'app/later', 'app/pds']);
+    for (const k of queued) await c.reconcile(k);
+    expect(cluster.writes.at(-1)).toEqual({ key: 'app/late', ips: ['192.0.2.40'], pool: 'duo' });
+    expect(c.pending.has('app/later')).toBe(true);
+    expect(c.incomplete.has('app/pds')).toBe(true);
+  });
+
   it('restores addresses from status first, so a newer pending Service cannot take them after a restart', async () => {
     const { cluster, c, add } = setup([pool('lab', ['192.0.2.30/32'])]);
     add(

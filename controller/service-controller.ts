@@ -111,8 +111,17 @@ function statusIPs(svc: V1Service): string[] {
 export class ServiceController {
   readonly allocator = new Allocator();
   private readonly o: ServiceControllerOptions;
-  /** pending holds the keys of Services that could not get an address: retried when addresses free up. */
+  /**
+   * pending holds the keys of Services that could not get an address, in the order they first failed: when
+   * an address frees they are retried in that order, so the Service that has waited longest gets it.
+   */
   readonly pending = new Map<string, string>();
+  /**
+   * incomplete holds PreferDualStack Services that hold one family of the two they ask for. They are retried
+   * after every pending Service (see retryWaiting): a Service with no address serves nobody, one with a
+   * single family serves every client of that family, so a freed address goes to the former first.
+   */
+  readonly incomplete = new Set<string>();
   private warnedDeprecated = new Set<string>();
   private poolProblems: ConfigProblem[] = [];
   /** poolsSeen is poolSignature of the pools last parsed. */
@@ -261,7 +270,7 @@ export class ServiceController {
       out.push(ip);
     }
     if (out.length) {
-      for (const k of this.pending.keys()) this.o.enqueue(k);
+      this.retryWaiting();
       this.o.hooks?.onPoolsChanged?.();
     }
     return out;
@@ -277,8 +286,16 @@ export class ServiceController {
 
   private freed(key: string): void {
     this.pending.delete(key);
+    this.incomplete.delete(key);
     this.o.hooks?.onReleased?.(key);
+    this.retryWaiting();
+  }
+
+  // retryWaiting queues, when addresses free up, first the pending Services in the order they first failed,
+  // then the PreferDualStack Services still missing a family (deliberately after: see `incomplete`).
+  private retryWaiting(): void {
     for (const k of this.pending.keys()) this.o.enqueue(k);
+    for (const k of this.incomplete) this.o.enqueue(k);
   }
 
   /** reconcile converges one Service. Throws to be retried with backoff (e.g. a write conflict). */
@@ -288,12 +305,14 @@ export class ServiceController {
       this.lastWrite.delete(key);
       if (this.allocator.release(key)) this.freed(key);
       this.pending.delete(key);
+      this.incomplete.delete(key);
       return DONE;
     }
     if (!this.serves(svc)) {
       const held = this.allocator.release(key);
       if (held) this.freed(key);
       this.pending.delete(key);
+      this.incomplete.delete(key);
       // A Service that stopped being a LoadBalancer must not keep what we gave it: the API server already wiped
       // status.loadBalancer on the type change, so drop our pool annotation (and any address left). A
       // LoadBalancer of another class belongs to another load balancer (the class is immutable): never touch it.
@@ -322,6 +341,13 @@ export class ServiceController {
       return this.failed(svc, view, err);
     }
     this.pending.delete(key);
+    if (
+      view.ipFamilyPolicy === 'PreferDualStack' &&
+      view.ipFamilies.length === 2 &&
+      assignment.ips.length < 2
+    )
+      this.incomplete.add(key);
+    else this.incomplete.delete(key);
     this.o.hooks?.onAssigned?.(assignment);
     const annotated = svc.metadata?.annotations?.[POOL_ANNOTATION];
     if (assignment.changed || annotated !== assignment.pool) {
@@ -384,6 +410,7 @@ export class ServiceController {
     this.o.hooks?.onFailed?.(key, err);
     const before = this.pending.get(key);
     this.pending.set(key, err.message);
+    this.incomplete.delete(key);
     // invalidService leaves the holding as it was; every other failure means the Service holds nothing now
     const holding = this.allocator.allocationOf(key);
     if (!holding && statusIPs(svc).length > 0) {
