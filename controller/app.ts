@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { EventRecorder } from '../edge/events.ts';
+import { EventRecorder, serviceTarget } from '../edge/events.ts';
 import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
 import type { App, ProgramDeps } from '../edge/program.ts';
 import { DONE, WorkQueue, type ReconcileResult } from '../edge/workqueue.ts';
@@ -76,11 +76,29 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
   const { kube: kc, clock, log, metrics, lease } = deps;
   const { namespace } = o;
   const recorder = new EventRecorder(kc, { component: 'ironlb-controller', host: o.identity, log });
+  // A Service whose reconcile keeps failing (its writes refused, say) would stay pending with only log lines
+  // to show for it: from the third failure in a row it gets a Warning Event saying why (once per message).
+  const failures = new Map<string, { count: number; evented?: string }>();
   const queue = new WorkQueue({
     clock,
     onError: (key, err, retryInMs) => {
       metrics.reconciles.inc({ result: 'error' });
-      log.warn({ service: key, err: errorMessage(err), retryInMs }, 'reconcile failed');
+      const message = errorMessage(err);
+      log.warn({ service: key, err: message, retryInMs }, 'reconcile failed');
+      const f = failures.get(key) ?? { count: 0 };
+      f.count++;
+      failures.set(key, f);
+      const [ns, name] = key.split('/');
+      const svc = services.get(name ?? '', ns);
+      if (f.count >= 3 && f.evented !== message && svc && canWrite()) {
+        f.evented = message;
+        recorder.event(
+          serviceTarget(svc),
+          'Warning',
+          'ReconcileFailed',
+          `Could not converge Service "${key}" (${f.count} attempts${retryInMs !== undefined ? `, retrying in ${Math.round(retryInMs / 1000)} s` : ''}): ${message}`,
+        );
+      }
     },
   });
   const pooled = new WorkQueue({
@@ -285,6 +303,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
       );
       void queue.run(async (key) => {
         const r = await controller.reconcile(key);
+        failures.delete(key);
         metrics.reconciles.inc({ result: 'ok' });
         return r;
       }, o.workers);
