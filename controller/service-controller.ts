@@ -15,6 +15,7 @@ import { decodeConflict, encodeReassigned } from '../src/contracts/conflict.ts';
 import { serviceTarget, type Recorder } from '../edge/events.ts';
 import { DONE, type ReconcileResult } from '../edge/workqueue.ts';
 import type { Logger } from '../edge/log.ts';
+import { realClock } from '../edge/clock.ts';
 
 /** ConflictRecord is an address found in use by another host, as the controller tracks it. */
 export interface ConflictRecord {
@@ -220,7 +221,7 @@ export class ServiceController {
   }
 
   private now(): number {
-    return (this.o.now ?? Date.now)();
+    return (this.o.now ?? realClock.now)();
   }
 
   /** noteConflicts avoids every address the Service's AddressConflict condition reports, within the hold time. */

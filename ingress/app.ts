@@ -40,7 +40,7 @@ export function bindArg(addr: string, port: number): string {
 
 /** createIngress builds the ingress from its dependencies; start() syncs the caches and serves. */
 export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptions): App {
-  const { kube: kc, log, metrics, lease } = deps;
+  const { kube: kc, clock, log, metrics, lease } = deps;
   const networking = kc.makeApiClient(k8s.NetworkingV1Api);
   const recorder = new EventRecorder(kc, { component: 'ironlb-ingress', host: o.identity, log });
   const watch = createIngressWatch(kc, { log });
@@ -95,6 +95,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
     log,
     metrics,
     debounceMs: o.debounceMs,
+    clock,
   });
   metrics.stats = async () =>
     loop.dataplane

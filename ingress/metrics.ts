@@ -1,6 +1,7 @@
 // The ingress's Prometheus metrics: its control loop (reconciles, applies by kind, issues, status writes,
 // data-plane restarts) and, read from HAProxy's stats at scrape time, the requests the data plane served.
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import { realClock, type Clock } from '../edge/clock.ts';
 
 /** FrontendStats are HAProxy's counters of one frontend since its worker started. */
 export interface FrontendStats {
@@ -60,7 +61,8 @@ export class IngressMetrics {
   /** stats, when set, is read at every scrape to fill the request counters (HAProxy's own counters). */
   stats: (() => Promise<FrontendStats[]>) | undefined;
 
-  constructor(options: { defaultMetrics?: boolean } = {}) {
+  constructor(options: { defaultMetrics?: boolean; clock?: Clock } = {}) {
+    const clock = options.clock ?? realClock;
     const r = [this.registry];
     const c = (name: string, help: string, labelNames: string[] = []) =>
       new Counter({ name, help, labelNames, registers: r });
@@ -97,7 +99,7 @@ export class IngressMetrics {
     // One `show stat` per scrape serves the three counters below.
     let cached: { at: number; rows: Promise<FrontendStats[]> } | undefined;
     const fromStats = (): Promise<FrontendStats[]> => {
-      const now = Date.now();
+      const now = clock.now();
       if (cached && now - cached.at < 1000) return cached.rows;
       const rows = (this.stats?.() ?? Promise.resolve([])).catch(() => []);
       cached = { at: now, rows };

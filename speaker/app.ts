@@ -19,7 +19,7 @@ import { L2Announcer } from './l2-announcer.ts';
 import { L2Protocol, type L2Wire, type L2WireHooks } from './l2-protocol.ts';
 import { LivenessAgent, type DatagramTransport } from './liveness.ts';
 import { SeriesSet, type SpeakerMetrics } from './metrics.ts';
-import { L2_STATUS, NodeStatusObjects, reportConflict } from './status-objects.ts';
+import { ConflictConditions, L2_STATUS, NodeStatusObjects } from './status-objects.ts';
 
 /** SpeakerOptions are the speaker's settings (from flags), plus what tests replace. */
 export interface SpeakerOptions {
@@ -113,7 +113,8 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
   };
 
   // --- announcers -----------------------------------------------------------------------------------------
-  const statusObjects = new NodeStatusObjects(kc, L2_STATUS, { namespace, node: self, log });
+  const statusObjects = new NodeStatusObjects(kc, L2_STATUS, { namespace, node: self, log, clock });
+  const conflicts = new ConflictConditions(kc, { log, clock });
   const peerOwning = (mac: string): string | undefined => liveness.membership.peerOwning(mac);
   const l2 = new L2Protocol({
     self,
@@ -121,11 +122,11 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     ignoreExcludeLabel: o.ignoreExcludeLabel,
     handoffMs: o.handoffMs,
     // answers from another speaker's MAC are a handover in progress, not a conflict (liveness carries the MACs)
-    wire: (hooks) => o.wire?.(hooks, peerOwning) ?? new L2Announcer({ log, peerOwning, ...hooks }),
+    wire: (hooks) => o.wire?.(hooks, peerOwning) ?? new L2Announcer({ log, peerOwning, clock, ...hooks }),
     status: statusObjects,
     recorder,
     getService,
-    reportConflict: (svc, r) => reportConflict(core, svc, { ...r, log }),
+    reportConflict: (svc, r) => conflicts.report(svc, r),
     metrics,
     log,
     clock,
@@ -222,6 +223,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
         spawn: o.gobgp.spawn,
         ignoreExcludeLabel: o.ignoreExcludeLabel,
         announced: new SeriesSet(metrics.announced),
+        clock,
       });
       // BGP plans first, as before: its paths follow the same snapshot as L2's answers
       if (bgp) announcers.unshift(bgp);
@@ -254,6 +256,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
         ),
       );
       liveness.stop();
+      conflicts.stop();
     },
   };
 }

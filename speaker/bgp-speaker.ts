@@ -12,7 +12,6 @@ import { createHash } from 'node:crypto';
 import { readlinkSync } from 'node:fs';
 import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { SpeakerSnapshot } from '../src/announce/snapshot.ts';
 import type { Announcer } from './announcer.ts';
@@ -25,7 +24,9 @@ import type { PathUuid } from '../src/bgp/uuid.ts';
 import type { PeerEvent } from '../src/bgp/status.ts';
 import type { Recorder } from '../edge/events.ts';
 import { errorMessage } from '../edge/informer.ts';
+import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
+import { DONE, WorkQueue, type ReconcileResult } from '../edge/workqueue.ts';
 import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
 import type { SeriesSet } from './metrics.ts';
 import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
@@ -52,7 +53,12 @@ export interface BgpSpeakerContext {
   ignoreExcludeLabel?: boolean;
   /** announced: the BGP series of metallb_speaker_announced (protocol "bgp"). */
   announced?: SeriesSet<'node' | 'protocol' | 'service' | 'ip'>;
+  /** clock: retries, counter polls and the pause before gobgpd stops (default: the wall clock). */
+  clock?: Clock;
 }
+
+/** CONVERGE_BACKOFF: a failed converge is retried after 0.5 s, doubling up to 30 s. */
+const CONVERGE_BACKOFF = { baseMs: 500, capMs: 30_000, jitter: 0.1 };
 
 /**
  * BgpSpeaker is the running BGP side, the BGP Announcer: plan is planBgp on the snapshot, apply converges
@@ -121,24 +127,36 @@ class GobgpSpeaker implements BgpSpeaker {
   #plan: BgpPlan | undefined;
   #addresses: { v4?: string; v6?: string } = {};
   #lock: Promise<void> = Promise.resolve();
-  #running: Promise<void> | undefined;
-  #dirty = false;
-  #retryTimer: NodeJS.Timeout | undefined;
-  #retryMs = 500;
+  readonly #clock: Clock;
+  /** #queue converges gobgpd on the latest plan: one key, one worker, retried with backoff on failure. */
+  readonly #queue: WorkQueue;
+  readonly #running: Promise<void>;
   #stopping = false;
   #announced = new Set<string>();
   #sessions = new Map<string, string>();
   #updatesSeen = new Map<string, number>();
-  #pollTimer: NodeJS.Timeout | undefined;
+  #pollTimer: Timer | undefined;
   #problemsLogged = '';
 
   constructor(ctx: BgpSpeakerContext) {
     this.#ctx = ctx;
     this.#log = ctx.log.child({ component: 'bgp' });
+    this.#clock = ctx.clock ?? realClock;
+    this.#queue = new WorkQueue({
+      clock: this.#clock,
+      backoff: CONVERGE_BACKOFF,
+      onError: (_key, e) => {
+        const unavailable = e instanceof GobgpCallError && e.unavailable;
+        // gobgpd gone: the sidecar re-runs onReady (a full converge) when it is back; otherwise retry
+        this.#log[unavailable ? 'debug' : 'warn']({ err: errorMessage(e) }, 'BGP converge failed; retrying');
+      },
+    });
+    this.#running = this.#queue.run(() => this.#reconcile());
     this.#status = new NodeStatusObjects(ctx.kc, BGP_STATUS, {
       namespace: ctx.namespace,
       node: ctx.self,
       log: this.#log,
+      clock: this.#clock,
     });
     this.#bfd = new BfddResponder({
       dir: ctx.bfdDir ?? join(tmpdir(), `ironlb-bfdd-${ctx.self}-${netnsId()}`),
@@ -181,7 +199,7 @@ class GobgpSpeaker implements BgpSpeaker {
         break;
       } catch (e) {
         this.#log.warn({ err: errorMessage(e), attempt }, 'cannot read this Node for its addresses');
-        await sleep(500 * (attempt + 1));
+        await this.#sleep(500 * (attempt + 1));
       }
     }
     if (this.#addresses.v4 === undefined) {
@@ -228,34 +246,23 @@ class GobgpSpeaker implements BgpSpeaker {
   }
 
   #kick(): void {
-    if (this.#running) {
-      this.#dirty = true;
-      return;
-    }
-    this.#running = this.#loop().finally(() => (this.#running = undefined));
+    this.#queue.add('converge');
   }
 
-  async #loop(): Promise<void> {
-    do {
-      this.#dirty = false;
-      const plan = this.#plan;
-      if (!plan || this.#stopping) return;
-      try {
-        // BFD first and on its own: it does not depend on gobgpd, and never throws
-        await this.#convergeBfd(plan);
-        await this.#ensureSidecar(plan);
-        await this.#exclusive(() => this.#converge(plan));
-        this.#afterApply(plan);
-        this.#retryMs = 500;
-      } catch (e) {
-        const unavailable = e instanceof GobgpCallError && e.unavailable;
-        // gobgpd gone: the sidecar re-runs onReady (a full converge) when it is back; otherwise retry
-        this.#log[unavailable ? 'debug' : 'warn']({ err: errorMessage(e) }, 'BGP converge failed; retrying');
-        clearTimeout(this.#retryTimer);
-        this.#retryTimer = setTimeout(() => this.#kick(), this.#retryMs);
-        this.#retryMs = Math.min(30_000, this.#retryMs * 2);
-      }
-    } while (this.#dirty);
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#clock.setTimeout(resolve, ms));
+  }
+
+  /** #reconcile converges BFD, gobgpd's peers and its paths on the latest plan; throws to be retried. */
+  async #reconcile(): Promise<ReconcileResult> {
+    const plan = this.#plan;
+    if (!plan || this.#stopping) return DONE;
+    // BFD first and on its own: it does not depend on gobgpd, and never throws
+    await this.#convergeBfd(plan);
+    await this.#ensureSidecar(plan);
+    await this.#exclusive(() => this.#converge(plan));
+    this.#afterApply(plan);
+    return DONE;
   }
 
   /** exclusive runs fn after every earlier gobgpd-changing task. */
@@ -284,8 +291,11 @@ class GobgpSpeaker implements BgpSpeaker {
       });
       await sidecar.start();
       this.#sidecar = sidecar;
-      this.#pollTimer = setInterval(() => void this.#pollCounters(), 5_000);
-      this.#pollTimer.unref();
+      const poll = () => {
+        void this.#pollCounters();
+        this.#pollTimer = this.#clock.setTimeout(poll, 5_000);
+      };
+      this.#pollTimer = this.#clock.setTimeout(poll, 5_000);
     })().finally(() => (this.#sidecarStarting = undefined));
     await this.#sidecarStarting;
   }
@@ -558,7 +568,7 @@ class GobgpSpeaker implements BgpSpeaker {
     }
     for (const [peer, n] of counts) this.#metrics.prefixes.set({ peer }, n);
     // the UPDATEs for this change go out within a moment; count them then rather than at the next poll
-    setTimeout(() => void this.#pollCounters(), 1_000).unref();
+    this.#clock.setTimeout(() => void this.#pollCounters(), 1_000);
   }
 
   #onPeerEvent(event: PeerEvent): void {
@@ -592,9 +602,9 @@ class GobgpSpeaker implements BgpSpeaker {
     if (this.#stopping) return;
     this.#stopping = true;
     this.#bfd.retire();
-    clearTimeout(this.#retryTimer);
-    clearInterval(this.#pollTimer);
-    await this.#running?.catch(() => undefined);
+    this.#pollTimer?.cancel();
+    this.#queue.shutDown();
+    await this.#running.catch(() => undefined);
     await this.#sidecarStarting?.catch(() => undefined);
     const sidecar = this.#sidecar;
     if (sidecar) {
@@ -607,7 +617,7 @@ class GobgpSpeaker implements BgpSpeaker {
         }
         this.#log.info({ paths: n }, 'withdrew every path before stopping');
       }).catch((e: unknown) => this.#log.warn({ err: errorMessage(e) }, 'withdrawal failed'));
-      await sleep(200); // let gobgpd send the withdrawals before the sessions close
+      await this.#sleep(200); // let gobgpd send the withdrawals before the sessions close
       await sidecar.stop();
     }
     await this.#bfd.stop();

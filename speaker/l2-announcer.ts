@@ -2,6 +2,7 @@
 // packet socket per interface). A new address is probed first (RFC 5227 / RFC 4862 DAD) so an address some
 // other host already uses is never announced; a takeover of an address another speaker announced until now is
 // announced at once (gratuitous ARP / unsolicited NA), which is what makes failover fast.
+import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { PacketSocket, interfaceInfo } from './native/index.ts';
 import { L2Responder, type ResponderCounters } from './l2/responder.ts';
@@ -38,6 +39,8 @@ export interface L2AnnouncerOptions {
   peerOwning?: (mac: string) => string | undefined;
   /** linkPollMs: how often link state is read to re-announce when a link comes back (default 500). */
   linkPollMs?: number;
+  /** clock: link polls, the MAC cache and every responder's timing (default: the wall clock). */
+  clock?: Clock;
 }
 
 /** Desired is what to announce: address → interfaces ([] = every eligible interface), plus which are new. */
@@ -53,10 +56,13 @@ export class L2Announcer {
   private readonly responders = new Map<string, L2Responder>();
   private readonly linkUp = new Map<string, boolean>();
   private readonly conflicted = new Map<string, string>();
-  private pollTimer: NodeJS.Timeout | undefined;
+  private pollTimer: Timer | undefined;
   private current = new Map<string, Set<string>>();
 
+  private readonly clock: Clock;
+
   constructor(options: L2AnnouncerOptions) {
+    this.clock = options.clock ?? realClock;
     this.o = options;
   }
 
@@ -80,7 +86,7 @@ export class L2Announcer {
 
   /** localMacs lists the MACs of the interfaces this node may answer on (refreshed every 5 s). */
   localMacs(): string[] {
-    const now = Date.now();
+    const now = this.clock.now();
     if (this.macCache && now - this.macCache.at < 5000) return this.macCache.macs;
     const macs = [...new Set(this.eligibleInterfaces().map((n) => interfaceInfo(n).mac))].sort();
     this.macCache = { at: now, macs };
@@ -110,6 +116,7 @@ export class L2Announcer {
         mac: info.mac,
         socket,
         schedule: FAST_SCHEDULE,
+        clock: this.clock,
         counters: this.o.counters,
         onConflict: (report) => {
           // reported once: a lost claim also resolves its promise in apply(), which then sees it conflicted
@@ -197,8 +204,11 @@ export class L2Announcer {
 
   private ensurePolling(): void {
     if (this.pollTimer) return;
-    this.pollTimer = setInterval(() => this.pollLinks(), this.o.linkPollMs ?? 500);
-    this.pollTimer.unref();
+    const poll = () => {
+      this.pollLinks();
+      this.pollTimer = this.clock.setTimeout(poll, this.o.linkPollMs ?? 500);
+    };
+    this.pollTimer = this.clock.setTimeout(poll, this.o.linkPollMs ?? 500);
   }
 
   private pollLinks(): void {
@@ -223,13 +233,13 @@ export class L2Announcer {
    * defending, answers only to clients that still send here. Link changes no longer re-announce.
    */
   quiesce(): void {
-    clearInterval(this.pollTimer);
+    this.pollTimer?.cancel();
     for (const r of this.responders.values()) r.quiesce();
   }
 
   /** close stops answering everywhere and closes every socket. */
   close(): void {
-    clearInterval(this.pollTimer);
+    this.pollTimer?.cancel();
     for (const r of this.responders.values()) r.close();
     this.responders.clear();
     this.current.clear();

@@ -9,15 +9,9 @@ import type { SpeakerSnapshot } from '../src/announce/snapshot.ts';
 import type { AnnounceService } from '../src/announce/l2plan.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import type { Desired } from './l2-announcer.ts';
-import {
-  CONFLICT_METRIC_HOLD_MS,
-  L2Protocol,
-  type ConflictReport,
-  type L2WireHooks,
-  type StatusSink,
-} from './l2-protocol.ts';
+import { CONFLICT_METRIC_HOLD_MS, L2Protocol, type L2WireHooks, type StatusSink } from './l2-protocol.ts';
 import { SpeakerMetrics } from './metrics.ts';
-import type { StatusEntry } from './status-objects.ts';
+import type { ConflictReport, StatusEntry } from './status-objects.ts';
 
 const ns = 'ironlb-system';
 const config = parseConfig([

@@ -12,7 +12,7 @@ import type { ElectionMode } from '../src/election/election.ts';
 import type { Announcer } from './announcer.ts';
 import type { Conflict, Desired } from './l2-announcer.ts';
 import { SeriesSet, type SpeakerMetrics } from './metrics.ts';
-import type { StatusEntry } from './status-objects.ts';
+import type { ConflictReport, StatusEntry } from './status-objects.ts';
 
 /** L2Wire is what the L2 announcer needs from the wire (L2Announcer; a recording fake in tests). */
 export interface L2Wire {
@@ -43,14 +43,6 @@ export interface StatusSink {
   sync(entries: readonly StatusEntry[]): void;
   reverify(): void;
   removeAll(): Promise<void>;
-}
-
-/** ConflictReport is one address found in use by another host, as the Service condition carries it. */
-export interface ConflictReport {
-  ip: string;
-  mac: string;
-  interfaceName: string;
-  node: string;
 }
 
 /** L2ProtocolOptions wires the L2 announcer to its edges. */

@@ -4,37 +4,8 @@ import { ARP_REPLY, ARP_REQUEST, arpRequest, decodeArp, gratuitousArp } from '..
 import { decodeEthernet } from '../../src/packet/ethernet.ts';
 import { neighborSolicitation } from '../../src/packet/ndp.ts';
 import { FAST_TIMINGS } from '../../src/l2/probe.ts';
-import { L2Responder, type ConflictReport, type FrameSocket, type Timers } from './responder.ts';
-
-class ManualClock implements Timers {
-  t = 0;
-  #seq = 0;
-  #pending = new Map<number, { at: number; fn: () => void }>();
-  now = (): number => this.t;
-  setTimeout = (fn: () => void, ms: number): unknown => {
-    const id = ++this.#seq;
-    this.#pending.set(id, { at: this.t + ms, fn });
-    return id;
-  };
-  clearTimeout = (h: unknown): void => {
-    this.#pending.delete(h as number);
-  };
-  /** advance runs due timers in time order up to t + ms. */
-  advance(ms: number): void {
-    const end = this.t + ms;
-    for (let guard = 0; guard < 10_000; guard++) {
-      const next = [...this.#pending].sort((a, b) => a[1].at - b[1].at || a[0] - b[0])[0];
-      if (!next || next[1].at > end) break;
-      this.#pending.delete(next[0]);
-      this.t = next[1].at;
-      next[1].fn();
-    }
-    this.t = end;
-  }
-  get pending(): number {
-    return this.#pending.size;
-  }
-}
+import { ManualClock } from '../../edge/clock.ts';
+import { L2Responder, type ConflictReport, type FrameSocket } from './responder.ts';
 
 class RecordingSocket implements FrameSocket {
   sent: { at: number; frame: Uint8Array }[] = [];
@@ -45,7 +16,7 @@ class RecordingSocket implements FrameSocket {
     this.clock = clock;
   }
   send(frame: Uint8Array): number {
-    this.sent.push({ at: this.clock.t, frame });
+    this.sent.push({ at: this.clock.now(), frame });
     return frame.length;
   }
   receive(onFrame: (f: Uint8Array, pkttype: number) => void): void {
@@ -75,7 +46,7 @@ function setup() {
     interfaceName: 'veth-test',
     mac: US,
     socket,
-    timers: clock,
+    clock,
     random: () => 0.5,
     counters: {
       requestReceived: bump('requests'),

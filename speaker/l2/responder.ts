@@ -1,6 +1,7 @@
 // The L2 responder: one per interface. A thin loop around the pure core: read a frame, ask classifyFrame,
 // send the reply, count. It also sends gratuitous announcements on a schedule and can claim an address with
 // RFC 5227 / RFC 4862 probing first. Metrics are plain callbacks; the speaker wires them to prom-client.
+import { realClock, type Clock, type Timer } from '../../edge/clock.ts';
 import { canonicalIP, macFromBytes } from '../../src/packet/address.ts';
 import { ARP_REPLY, ARP_REQUEST, arpProbe, gratuitousArp } from '../../src/packet/arp.ts';
 import {
@@ -52,19 +53,6 @@ export interface ConflictReport {
   gaveUp: boolean;
 }
 
-/** Timers lets tests and the speaker inject a clock; defaults to the global timers and performance.now(). */
-export interface Timers {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 /** ResponderOptions configures one interface's responder. */
 export interface ResponderOptions {
   interfaceName: string;
@@ -80,7 +68,8 @@ export interface ResponderOptions {
   /** defend policy for announced addresses; default "always": ownership is the election's call, not an ARP fight. */
   defend?: DefendPolicy;
   overrideOnSolicited?: boolean;
-  timers?: Timers;
+  /** clock: probe and announcement timing (default: the wall clock). */
+  clock?: Clock;
   random?: () => number;
 }
 
@@ -88,8 +77,8 @@ interface Entry {
   family: 'ipv4' | 'ipv6';
   probe: ProbeState;
   timings: Readonly<ProbeTimings>;
-  probeTimer?: unknown;
-  gratuitous?: { startedAt: number; done: number; timer?: unknown };
+  probeTimer?: Timer;
+  gratuitous?: { startedAt: number; done: number; timer?: Timer };
   claim?: { resolve: (r: ClaimResult) => void };
 }
 
@@ -109,7 +98,7 @@ export class L2Responder {
   readonly mac: string;
   #socket: FrameSocket;
   #opts: ResponderOptions;
-  #timers: Timers;
+  #timers: Clock;
   #entries = new Map<string, Entry>();
   #announced = new Set<string>();
   #probing = new Set<string>();
@@ -122,7 +111,7 @@ export class L2Responder {
     this.mac = options.mac;
     this.#socket = options.socket;
     this.#opts = options;
-    this.#timers = options.timers ?? realTimers;
+    this.#timers = options.clock ?? realClock;
     this.#socket.receive((frame) => this.#onFrame(frame));
   }
 
@@ -371,12 +360,12 @@ export class L2Responder {
   }
 
   #stopProbe(entry: Entry): void {
-    if (entry.probeTimer !== undefined) this.#timers.clearTimeout(entry.probeTimer);
+    entry.probeTimer?.cancel();
     entry.probeTimer = undefined;
   }
 
   #stopGratuitous(entry: Entry): void {
-    if (entry.gratuitous?.timer !== undefined) this.#timers.clearTimeout(entry.gratuitous.timer);
+    entry.gratuitous?.timer?.cancel();
     entry.gratuitous = undefined;
   }
 
