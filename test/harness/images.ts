@@ -37,7 +37,7 @@ import { runAsync, tailOf } from './exec.ts';
 import { repoRoot } from './paths.ts';
 
 /** RECIPE_VERSION is part of every cache key: bump it when this builder changes what it produces. */
-export const RECIPE_VERSION = '1';
+export const RECIPE_VERSION = '2';
 
 // ---------------------------------------------------------------------------------------------------------
 // .dockerignore rules (pure)
@@ -556,7 +556,7 @@ class Builder {
     rmSync(layout, { recursive: true, force: true });
     await this.buildah(
       b.recipe.name,
-      ['push', '--disable-compression', '--quiet', b.refs[0] as string, `oci:${layout}:${b.refs[0]}`],
+      ['push', '--quiet', '--compression-format', 'zstd', b.refs[0] as string, `oci:${layout}:${b.refs[0]}`],
       logFile,
     );
     const indexPath = join(layout, 'index.json');
@@ -654,7 +654,6 @@ class Builder {
 
   rootfsKey(): string {
     return cacheKey([
-      { name: 'recipe', value: RECIPE_VERSION },
       { name: 'suite', value: SUITE },
       { name: 'variant', value: 'minbase' },
       { name: 'mirror', value: this.mirrors.main },
