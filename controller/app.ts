@@ -75,7 +75,7 @@ function sameStatus(prev: PoolStatusBody | undefined, body: PoolStatusBody): boo
 export function createController(deps: ProgramDeps<ControllerMetrics>, o: ControllerOptions): App {
   const { kube: kc, clock, log, metrics, lease } = deps;
   const { namespace } = o;
-  const recorder = new EventRecorder(kc, { component: 'ironlb-controller', host: o.identity, log });
+  const recorder = new EventRecorder(kc, { component: 'ironlb-controller', host: o.identity, log, clock });
   // A Service whose reconcile keeps failing (its writes refused, say) would stay pending with only log lines
   // to show for it: from the third failure in a row it gets a Warning Event saying why (once per message).
   const failures = new Map<string, { count: number; evented?: string }>();

@@ -1,9 +1,11 @@
 // Events on objects, as `kubectl describe` shows them. Repeats of the same (object, reason, message) within
-// ten minutes bump the count of the existing Event instead of creating a new one.
+// ten minutes bump the count of the existing Event instead of creating a new one. Every write is a keyed
+// reconcile on a work queue with backoff.
 import * as k8s from '@kubernetes/client-node';
 import { errorMessage } from './informer.ts';
 import type { Logger } from './log.ts';
 import { realClock, type Clock } from './clock.ts';
+import { DONE, WorkQueue, type ReconcileResult } from './workqueue.ts';
 
 /** EventTarget identifies the object an Event is about. */
 export interface EventTarget {
@@ -19,14 +21,35 @@ export interface Recorder {
   event(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
-/** EventRecorder writes core/v1 Events for one component. Writes are fire-and-forget; failures are logged. */
+/** EventEntry is one deduplicated Event: what it says, how often, and how far its write has got. */
+interface EventEntry {
+  target: EventTarget;
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  name: string;
+  namespace: string;
+  count: number;
+  first: number;
+  at: number;
+  /** created: the Event object exists (later repeats patch its count). */
+  created: boolean;
+  /** written: the count the API server has. */
+  written: number;
+}
+
+/**
+ * EventRecorder writes core/v1 Events for one component. event() never blocks: each distinct Event is a key
+ * on a work queue whose reconcile creates the object or patches its count to the latest; a failed write is
+ * retried with backoff (capped at a minute) and never lost while it is within the ten-minute window.
+ */
 export class EventRecorder implements Recorder {
   private readonly api: k8s.CoreV1Api;
-  private readonly seen = new Map<string, { name: string; namespace: string; count: number; at: number }>();
+  private readonly seen = new Map<string, EventEntry>();
   private readonly component: string;
   private readonly host: string;
-  private readonly log: Logger | undefined;
   private readonly clock: Clock;
+  private readonly queue: WorkQueue;
 
   constructor(
     kc: k8s.KubeConfig,
@@ -35,25 +58,26 @@ export class EventRecorder implements Recorder {
     this.api = kc.makeApiClient(k8s.CoreV1Api);
     this.component = options.component;
     this.host = options.host ?? '';
-    this.log = options.log;
     this.clock = options.clock ?? realClock;
+    this.queue = new WorkQueue({
+      clock: this.clock,
+      onError: (key, err, retryInMs) => {
+        const e = this.seen.get(key);
+        options.log?.warn(
+          {
+            object: `${e?.target.namespace ?? ''}/${e?.target.name ?? ''}`,
+            reason: e?.reason,
+            err: errorMessage(err),
+            retryInMs,
+          },
+          'could not write event',
+        );
+      },
+    });
+    void this.queue.run((key) => this.reconcile(key), 2);
   }
 
   event(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void {
-    void this.write(target, type, reason, message).catch((err: unknown) =>
-      this.log?.warn(
-        { object: `${target.namespace ?? ''}/${target.name}`, reason, err: errorMessage(err) },
-        'could not write event',
-      ),
-    );
-  }
-
-  private async write(
-    target: EventTarget,
-    type: 'Normal' | 'Warning',
-    reason: string,
-    message: string,
-  ): Promise<void> {
     const namespace = target.namespace ?? 'default';
     const key = `${target.kind}/${namespace}/${target.name}/${target.uid ?? ''}/${type}/${reason}/${message}`;
     const now = this.clock.now();
@@ -61,41 +85,79 @@ export class EventRecorder implements Recorder {
     if (prev && now - prev.at < 600_000) {
       prev.count++;
       prev.at = now;
-      await this.api.patchNamespacedEvent(
-        {
-          name: prev.name,
-          namespace: prev.namespace,
-          body: { count: prev.count, lastTimestamp: new Date(now) },
-        },
-        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
-      );
-      return;
-    }
-    const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
-    if (this.seen.size > 5000) this.seen.clear();
-    this.seen.set(key, { name, namespace, count: 1, at: now });
-    await this.api.createNamespacedEvent({
-      namespace,
-      body: {
-        metadata: { name, namespace },
-        involvedObject: {
-          kind: target.kind,
-          apiVersion: target.apiVersion,
-          namespace: target.namespace,
-          name: target.name,
-          uid: target.uid,
-        },
+    } else {
+      const name = `${target.name}.${now.toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
+      if (this.seen.size > 5000) this.seen.clear();
+      this.seen.set(key, {
+        target,
+        type,
         reason,
         message,
-        type,
+        name,
+        namespace,
         count: 1,
-        firstTimestamp: new Date(now),
-        lastTimestamp: new Date(now),
-        source: { component: this.component, host: this.host || undefined },
-        reportingComponent: this.component,
-        reportingInstance: this.host || this.component,
-      },
-    });
+        first: now,
+        at: now,
+        created: false,
+        written: 0,
+      });
+    }
+    this.queue.add(key);
+  }
+
+  /** reconcile brings one Event object to its latest count: create it once, then patch count and time. */
+  private async reconcile(key: string): Promise<ReconcileResult> {
+    const e = this.seen.get(key);
+    if (!e || e.written === e.count) return DONE;
+    const count = e.count;
+    const at = e.at;
+    const patch = () =>
+      this.api.patchNamespacedEvent(
+        { name: e.name, namespace: e.namespace, body: { count, lastTimestamp: new Date(at) } },
+        k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+      );
+    if (e.created) {
+      await patch();
+    } else {
+      const t = e.target;
+      try {
+        await this.api.createNamespacedEvent({
+          namespace: e.namespace,
+          body: {
+            metadata: { name: e.name, namespace: e.namespace },
+            involvedObject: {
+              kind: t.kind,
+              apiVersion: t.apiVersion,
+              namespace: t.namespace,
+              name: t.name,
+              uid: t.uid,
+            },
+            reason: e.reason,
+            message: e.message,
+            type: e.type,
+            count,
+            firstTimestamp: new Date(e.first),
+            lastTimestamp: new Date(at),
+            source: { component: this.component, host: this.host || undefined },
+            reportingComponent: this.component,
+            reportingInstance: this.host || this.component,
+          },
+        });
+        e.created = true;
+      } catch (err) {
+        // an earlier attempt got through but its answer was lost: the object is there, bring its count up
+        if (!(err instanceof k8s.ApiException && err.code === 409)) throw err;
+        e.created = true;
+        await patch();
+      }
+    }
+    e.written = count;
+    return DONE;
+  }
+
+  /** stop ends the queue; Events not written by then are dropped. */
+  stop(): void {
+    this.queue.shutDown();
   }
 }
 

@@ -42,7 +42,7 @@ export function bindArg(addr: string, port: number): string {
 export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptions): App {
   const { kube: kc, clock, log, metrics, lease } = deps;
   const networking = kc.makeApiClient(k8s.NetworkingV1Api);
-  const recorder = new EventRecorder(kc, { component: 'ironlb-ingress', host: o.identity, log });
+  const recorder = new EventRecorder(kc, { component: 'ironlb-ingress', host: o.identity, log, clock });
   const watch = createIngressWatch(kc, { log });
   for (const inf of watch.all) inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
 

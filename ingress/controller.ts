@@ -49,7 +49,7 @@ export interface IngressLoopOptions {
   debounceMs?: number;
   /** restartBackoff: delays between HAProxy restarts (200 ms doubling to 10 s). */
   restartBackoff?: BackoffOptions;
-  /** retryMs: delay before a failed reconcile or status write is tried again (1000). */
+  /** retryMs: delay before a failed reconcile or status write is tried again (1000, doubling to 30 s). */
   retryMs?: number;
 }
 
@@ -67,6 +67,8 @@ export class IngressLoop {
   private dp: Dataplane | undefined;
   private dpStartedAt = 0;
   private restartAttempts = 0;
+  /** failures: reconciles or status writes that failed in a row (the retry delay doubles with each). */
+  private failures = 0;
   private serving: RouteTable | undefined;
   private served: Set<string> | undefined;
   private reported = new Set<string>();
@@ -132,7 +134,7 @@ export class IngressLoop {
     } catch (err) {
       this.o.metrics?.reconciles.inc({ result: 'error' });
       this.o.log.warn({ err: errorMessage(err) }, 'reconcile failed; retrying');
-      this.trigger(this.o.retryMs ?? 1000);
+      this.retry();
       return;
     }
     this.cycles++;
@@ -275,7 +277,16 @@ export class IngressLoop {
         this.o.log.warn({ ingress: w.key, err: errorMessage(err) }, 'could not write ingress status');
       }
     }
-    if (failed) this.trigger(this.o.retryMs ?? 1000);
+    if (failed) this.retry();
+    else this.failures = 0;
+  }
+
+  /** retry schedules the next attempt after a failure, backing off: retryMs, doubling, at most 30 s. */
+  private retry(): void {
+    const base = this.o.retryMs ?? 1000;
+    this.trigger(
+      backoffDelay(this.failures++, 0.5, { baseMs: base, capMs: Math.max(base, 30_000), jitter: 0 }),
+    );
   }
 
   /** stop cancels pending work, waits for a running reconcile, and stops HAProxy (soft stop). */

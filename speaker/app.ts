@@ -56,7 +56,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
   const { self, namespace } = o;
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const discovery = kc.makeApiClient(k8s.DiscoveryV1Api);
-  const recorder = new EventRecorder(kc, { component: 'ironlb-speaker', host: self, log });
+  const recorder = new EventRecorder(kc, { component: 'ironlb-speaker', host: self, log, clock });
 
   type Obj = k8s.KubernetesObject & { spec?: unknown };
   const configSources = CONFIG_RESOURCES.map((resource) => ({
