@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 NODE := $(CURDIR)/.tools/bin/node
 
-.PHONY: help setup lab lab-down lab-status test test-unit test-integration test-e2e lint typecheck format bench k8s
+.PHONY: help setup lab lab-down lab-status test test-unit test-integration test-e2e lint typecheck format bench k8s images
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -14,10 +14,14 @@ setup: ## install Debian packages, Node.js LTS, npm packages and Kubernetes bina
 k8s: ## build (or reuse) the Kubernetes binaries
 	@scripts/build-k8s.sh
 
-lab: setup ## build the local lab (control plane + 3 nodes in network namespaces) and leave it running
+images: ## build (or reuse) the container images the lab's nodes run (scripts/build-images.sh)
+	@scripts/setup.sh --no-k8s >/dev/null
+	@scripts/build-images.sh
+
+lab: setup ## build the local lab (control plane + 3 kubelet/containerd nodes in network namespaces) and leave it running
 	@$(NODE) test/lab/cli.ts up
 
-lab-down: ## remove the lab: namespaces, processes, mounts
+lab-down: ## remove the lab: namespaces, processes, containers, cgroups, node state (whichever checkout started it)
 	@scripts/setup.sh --no-k8s >/dev/null
 	@$(NODE) test/lab/cli.ts down
 

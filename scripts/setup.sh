@@ -29,6 +29,7 @@ step() { echo "setup: $*"; }
 PKGS=(iproute2 iptables conntrack procps psmisc curl jq socat tcpdump tshark ethtool
       etcd-server gobgpd golang-github-osrg-gobgp-dev frr
       nginx-light libnginx-mod-http-lua haproxy wrk
+      containerd runc containernetworking-plugins
       build-essential python3 golang-go ca-certificates util-linux openssl)
 missing=()
 for p in "${PKGS[@]}"; do

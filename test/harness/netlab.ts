@@ -1,20 +1,43 @@
 // The network lab: hosts as network namespaces on one LAN bridge, a router running FRR with an external client
-// behind it, a real control plane in its own namespace, three nodes running a real kube-proxy each, and pods
-// as processes in their own namespaces routed from their node. Layout (ARCHITECTURE.md, "The local lab"):
+// behind it, a real control plane in its own namespace, and three real Kubernetes nodes: each node namespace
+// runs containerd and a kubelet (test/harness/nodes.ts), pods are containers on a routed pod network.
+// Layout (ARCHITECTURE.md, "The local lab"):
 //
 //  <p>ext 203.0.113.10 ── <p>router (FRR, AS 64512) 203.0.113.1 / 192.0.2.1
 //  ──────── LAN bridge in <p>lan: 192.0.2.0/24, 2001:db8:0:1::/64 ────────
-//  <p>core 192.0.2.2 (etcd, apiserver, controller-manager)   <p>node-N 192.0.2.1N   <p>client 192.0.2.100
-//  pods: <p>pod-N-K, 10.244.N.(10+K) and fd00:10:244:N::(10+K), routed by node N
+//  <p>core 192.0.2.2 (etcd, apiserver, controller-manager, scheduler)   <p>client 192.0.2.100
+//  <p>node-N 192.0.2.1N (containerd, kubelet, kube-proxy)
+//  pods: 10.244.N.0/24 and fd00:10:244:N::/64 (from .10 / ::10 on), routed by node N; a pod made by addPod is
+//  also reachable as the named namespace <p>pod-N-K
 //
-// All names start with a prefix (default "ironlb-"); a run first removes what an earlier crashed run left.
+// All names start with a prefix (default "ironlb-"); a run first removes what an earlier crashed run left, and
+// records its state directory in /run/ironlb-labs/<prefix>, so any checkout can remove any lab.
 import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import * as k8s from '@kubernetes/client-node';
 import { alive, run, runAsync, start, stopPid, waitFor } from './exec.ts';
 import { ControlPlane, type ControlPlaneState } from './controlplane.ts';
 import { clientCert, kubeconfig } from './certs.ts';
-import { clients, createReadyPod, ensureNamespace, registerNode, type Clients } from './kube.ts';
+import { clients, ensureNamespace, mergePatch, type Clients } from './kube.ts';
+import {
+  cgroupRoots,
+  K8S_NAMESPACE,
+  kubeletLog,
+  labRegistry,
+  recordHostSysctls,
+  removeCgroupRoot,
+  removeNodeDir,
+  restoreHostSysctls,
+  SANDBOX_IMAGE,
+  startContainerd,
+  startKubelet,
+  type NodeAgentSpec,
+  type NodeAgentState,
+} from './nodes.ts';
+import { buildImages, importImages, parsePrinted, type ImageArchive } from './images.ts';
+import { KUBE_PROXY_IMAGE, kubeProxyManifests } from './kubeproxy.ts';
 import { k8sBin, nodeBin, repoRoot } from './paths.ts';
 
 /** LAB holds the lab's fixed addressing plan (documentation ranges only). */
@@ -41,6 +64,8 @@ export const LAB = {
   l2Pool: '192.0.2.200-192.0.2.250',
   l2PoolV6: '2001:db8:0:1::200-2001:db8:0:1::250',
   bgpPool: '198.51.100.0/24',
+  /** nodeGracePeriod: how long a silent node stays Ready (kube-controller-manager --node-monitor-grace-period). */
+  nodeGracePeriod: '10s',
   serviceCIDRs: '10.96.0.0/16,fd00:10:96::/112',
   clusterCIDRs: '10.244.0.0/16,fd00:10:244::/56',
 } as const;
@@ -56,7 +81,10 @@ export interface LabNode {
   podCIDRs: [string, string];
 }
 
-/** LabPod is a pod the lab started: a process in its own namespace, registered and Ready in the API. */
+/**
+ * LabPod is a pod addPod made: a real Pod on its node (a container on the node's containerd), its network
+ * namespace also named netns in the root namespace; pid is the lab process serving in it (-1 when none).
+ */
 export interface LabPod {
   namespace: string;
   name: string;
@@ -84,7 +112,17 @@ export interface LabState {
   hostApiPort: number;
   /** pids of processes the lab started outside namespaces it owns, for teardown. */
   extraPids: number[];
+  /** agents: each node's containerd and kubelet. */
+  agents?: NodeAgentState[];
+  /** images imported into every node's containerd. */
+  images?: LabImage[];
 }
+
+/** ECHO_IMAGE is the echo app's image name (the tag is its content's); addPod runs it when the lab has it. */
+export const ECHO_IMAGE = 'localhost/ironlb-echo';
+
+/** LabImage is an image the lab loads into its nodes: a local reference and its OCI archive. */
+export type LabImage = ImageArchive;
 
 /** LabOptions: where state lives, the name prefix, node count, logging. */
 export interface LabOptions {
@@ -95,12 +133,70 @@ export interface LabOptions {
   hostApiPort?: number;
   /** crdDir to install (default deploy/crds); null installs none. */
   crdDir?: string | null;
+  /** images to load into every node (default: the project's images, see labImages). */
+  images?: LabImage[];
   log?: (msg: string) => void;
+}
+
+/** NODE_IMAGES are the images every node gets (scripts/build-images.sh names): sandbox, kube-proxy, echo, IronLB. */
+export const NODE_IMAGES = ['pause', 'kube-proxy', 'echo', 'ironlb'];
+const NODE_IMAGE_NAMES = [
+  'localhost/pause',
+  'localhost/kube-proxy',
+  'localhost/ironlb-echo',
+  'localhost/ironlb',
+];
+
+/**
+ * labImages builds (or finds in the cache) the images every node gets, with progress lines; IRONLB_LAB_IMAGES
+ * may instead name a file of "<ref> <oci-archive>" lines (build-images.sh --print's output).
+ */
+export async function labImages(log: (msg: string) => void = () => {}): Promise<LabImage[]> {
+  const file = process.env.IRONLB_LAB_IMAGES;
+  if (file) return parsePrinted(readFileSync(file, 'utf8'));
+  const t0 = Date.now();
+  log(`lab: images ${NODE_IMAGES.join(', ')} (scripts/build-images.sh; only what changed is built)`);
+  const built = await buildImages({ images: NODE_IMAGES, progress: (l) => log(`  ${l}`) });
+  // the script also prints the images those are built on (minbase, base): nodes run none of them
+  const images = built.filter((i) => NODE_IMAGE_NAMES.includes(i.ref.slice(0, i.ref.lastIndexOf(':'))));
+  log(`lab: ${images.length} images ready in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+  return images;
 }
 
 function nsPattern(prefix: string): RegExp {
   const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
   return new RegExp(`^${p}(lan|core|router|ext|client|node-\\d+|pod-\\d+-\\d+)$`);
+}
+
+function cgroupPattern(prefix: string): RegExp {
+  const p = prefix.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return new RegExp(`^${p}node-\\d+$`);
+}
+
+/** registryFile records, machine-wide, which state directory the lab with this prefix lives in. */
+function registryFile(prefix: string): string {
+  return join(labRegistry, `${prefix.replace(/[^A-Za-z0-9_.-]/g, '_')}lab`);
+}
+
+/** portHolder names the process listening on 127.0.0.1:port (or undefined when the port is free). */
+async function portHolder(port: number): Promise<string | undefined> {
+  const free = await new Promise<boolean>((resolve) => {
+    const srv = createServer();
+    srv.once('error', () => resolve(false));
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve(true)));
+  });
+  if (free) return undefined;
+  const ss = run(['ss', '-Htlnp', `sport = :${port}`], { check: false }).stdout;
+  const m = /pid=(\d+)/.exec(ss);
+  if (!m) return 'an unknown process';
+  const pid = Number(m[1]);
+  let cmd = '';
+  try {
+    cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ').trim();
+  } catch {
+    /* gone */
+  }
+  return `pid ${pid} (${cmd || 'unknown'})`;
 }
 
 /** labNamespaces lists the existing network namespaces that belong to a lab with this prefix. */
@@ -180,26 +276,44 @@ export class Lab {
     return new Lab(JSON.parse(readFileSync(file, 'utf8')) as LabState, log);
   }
 
-  /** cleanup removes whatever a lab with this prefix left behind (namespaces, processes, forwarder). */
+  /**
+   * cleanup removes whatever a lab with this prefix left behind, whichever checkout started it: its forwarders,
+   * every process in its namespaces (kubelets, containerds, shims, pods), every container under its nodes'
+   * cgroup roots, the namespaces, the nodes' state (their mounts died with their mount namespaces), and the
+   * host sysctls the kubelets changed.
+   */
   static async cleanup(options: { dir: string; prefix?: string }): Promise<string[]> {
     const prefix = options.prefix ?? 'ironlb-';
-    const stateFile = join(options.dir, 'lab.json');
-    if (existsSync(stateFile)) {
-      try {
-        const st = JSON.parse(readFileSync(stateFile, 'utf8')) as LabState;
-        await Promise.all(
-          [st.forwarderPid, ...st.extraPids].filter((p) => p > 0).map((p) => stopPid(p, 2000)),
-        );
-      } catch {
-        /* a damaged state file: the namespace sweep below still removes everything that matters */
+    const dirs = new Set([options.dir]);
+    const record = registryFile(prefix);
+    if (existsSync(record)) dirs.add(readFileSync(record, 'utf8').trim());
+    for (const dir of dirs) {
+      const stateFile = join(dir, 'lab.json');
+      if (existsSync(stateFile)) {
+        try {
+          const st = JSON.parse(readFileSync(stateFile, 'utf8')) as LabState;
+          if (st.prefix === prefix)
+            await Promise.all(
+              [st.forwarderPid, ...st.extraPids].filter((p) => p > 0).map((p) => stopPid(p, 2000)),
+            );
+        } catch {
+          /* a damaged state file: the sweeps below still remove everything that matters */
+        }
       }
+      run(['pkill', '-f', `UNIX-CONNECT:${join(dir, 'api.sock')}`], { check: false });
     }
-    run(['pkill', '-f', `UNIX-CONNECT:${join(options.dir, 'api.sock')}`], { check: false });
     const names = labNamespaces(prefix);
     await removeNamespaces(names);
-    rmSync(join(options.dir, 'api.sock'), { force: true });
-    rmSync(stateFile, { force: true });
-    return names;
+    const roots = cgroupRoots(cgroupPattern(prefix));
+    for (const cg of roots) await removeCgroupRoot(cg);
+    for (const dir of dirs) {
+      await removeNodeDir(join(dir, 'nodes'));
+      rmSync(join(dir, 'api.sock'), { force: true });
+      rmSync(join(dir, 'lab.json'), { force: true });
+    }
+    restoreHostSysctls();
+    rmSync(record, { force: true });
+    return [...names, ...roots.filter((r) => !names.includes(r))];
   }
 
   /** up removes leftovers, then builds the network, FRR, the control plane, the nodes and their kube-proxies. */
@@ -209,6 +323,16 @@ export class Lab {
     const dir = options.dir;
     const leftovers = await Lab.cleanup({ dir, prefix });
     if (leftovers.length) log(`lab: removed ${leftovers.length} namespaces left by an earlier run`);
+    const hostApiPort = options.hostApiPort ?? 16443;
+    const holder = await portHolder(hostApiPort);
+    if (holder)
+      throw new Error(
+        `Port 127.0.0.1:${hostApiPort} (the lab's API forwarder) is in use by ${holder}: stop it, or give the ` +
+          'lab another port (hostApiPort; IRONLB_E2E_API_PORT for the e2e lab)',
+      );
+    const images = options.images ?? (await labImages(log));
+    mkdirSync(labRegistry, { recursive: true });
+    writeFileSync(registryFile(prefix), dir);
     rmSync(join(dir, 'cp'), { recursive: true, force: true });
     mkdirSync(join(dir, 'logs'), { recursive: true });
     const nodeCount = options.nodes ?? 3;
@@ -235,20 +359,26 @@ export class Lab {
         hostKubeconfig: join(dir, 'kubeconfig'),
         labKubeconfig: join(dir, 'lab.kubeconfig'),
         forwarderPid: -1,
-        hostApiPort: options.hostApiPort ?? 16443,
+        hostApiPort,
         extraPids: [],
+        agents: [],
+        images: [],
       },
       log,
     );
     try {
       lab.buildNetwork();
       log('lab: network built (LAN bridge, router, core, client, ext, nodes)');
+      // containerd and the image imports need no control plane: they run while it starts
+      const runtimes = lab.startRuntimes(images);
+      runtimes.catch(() => undefined); // awaited below; this only keeps it from counting as unhandled meanwhile
       await lab.startRouter();
       log(`lab: FRR running in ${lab.ns('router')} (AS ${LAB.router.asn})`);
       await lab.startControlPlane(options.crdDir);
-      await lab.registerNodes();
+      await runtimes;
+      await lab.startKubelets();
       await lab.startKubeProxies();
-      log('lab: kube-proxy running on every node');
+      log('lab: kube-proxy running on every node (DaemonSet kube-system/kube-proxy)');
       lab.save();
       return lab;
     } catch (e) {
@@ -489,6 +619,7 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
       serviceCIDRs: LAB.serviceCIDRs,
       extraSANs: [LAB.core.v6],
       crdDir,
+      cluster: { nodeMonitorGracePeriod: LAB.nodeGracePeriod },
       log: this.log,
     });
     this.state.controlPlane = cp.state;
@@ -521,10 +652,101 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
     });
   }
 
-  private async registerNodes(): Promise<void> {
+  /** agentSpec is what node n's containerd and kubelet are started with. */
+  private agentSpec(n: LabNode): Omit<NodeAgentSpec, 'kubeconfig' | 'caCert'> {
+    return {
+      name: n.name,
+      netns: n.netns,
+      v4: n.v4,
+      v6: n.v6,
+      podCIDRs: n.podCIDRs,
+      dir: join(this.state.dir, 'nodes', n.name),
+      logDir: join(this.state.dir, 'logs'),
+    };
+  }
+
+  /**
+   * startRuntimes starts containerd in every node and imports the images (it needs no control plane, so it
+   * runs while the control plane starts).
+   */
+  private async startRuntimes(images: LabImage[]): Promise<void> {
+    for (const need of [SANDBOX_IMAGE, KUBE_PROXY_IMAGE])
+      if (!images.some((i) => i.ref === need)) throw new Error(`The lab's images lack ${need}`);
+    this.state.images = images;
+    const t0 = Date.now();
+    const agents: NodeAgentState[] = [];
+    this.state.agents = agents;
+    await Promise.all(
+      this.state.nodes.map(async (n) => {
+        const agent = await startContainerd(this.agentSpec(n));
+        agents.push(agent);
+        this.save();
+        await importImages(agent.socket, images);
+      }),
+    );
+    this.log(
+      `lab: containerd running on every node, ${images.length} images imported (${((Date.now() - t0) / 1000).toFixed(1)}s)`,
+    );
+  }
+
+  /**
+   * startKubelets starts every node's kubelet (client certificate system:node:<name> in system:nodes) and waits
+   * until every Node is Ready; then gives each Node its pod ranges (the ranges its CNI configuration hands out).
+   */
+  private async startKubelets(): Promise<void> {
+    recordHostSysctls();
+    const t0 = Date.now();
+    const agents = this.state.agents ?? [];
     for (const n of this.state.nodes) {
-      await registerNode(this.api, { name: n.name, addresses: [n.v4, n.v6], podCIDRs: n.podCIDRs });
+      const agent = agents.find((a) => a.name === n.name);
+      if (!agent) throw new Error(`Node ${n.name} runs no containerd`);
+      startKubelet(
+        {
+          ...this.agentSpec(n),
+          kubeconfig: this.componentKubeconfig(`kubelet-${n.index}`, `system:node:${n.name}`, 'system:nodes'),
+          caCert: join(this.state.controlPlane.dir, 'pki', 'ca.crt'),
+        },
+        agent,
+      );
     }
+    this.save();
+    for (const n of this.state.nodes) {
+      const agent = agents.find((a) => a.name === n.name);
+      await waitFor(
+        `node ${n.name} Ready`,
+        async () => {
+          if (agent && !alive(agent.kubeletPid)) throw new Error('kubelet exited');
+          const node = await this.api.core.readNode({ name: n.name });
+          return node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+        },
+        { log: kubeletLog(join(this.state.dir, 'logs'), n.name), timeoutMs: 90_000, intervalMs: 500 },
+      );
+      await this.api.core.patchNode(
+        { name: n.name, body: { spec: { podCIDR: n.podCIDRs[0], podCIDRs: n.podCIDRs } } },
+        mergePatch,
+      );
+    }
+    const first = await this.api.core.readNode({ name: this.node(1).name });
+    this.log(
+      `lab: ${this.state.nodes.length} nodes Ready (kubelet ${first.status?.nodeInfo?.kubeletVersion}, ` +
+        `${first.status?.nodeInfo?.containerRuntimeVersion}) in ${((Date.now() - t0) / 1000).toFixed(1)}s`,
+    );
+  }
+
+  /** loadImages imports images (e.g. a rebuilt tag) into every node's containerd. */
+  async loadImages(images: LabImage[]): Promise<void> {
+    await Promise.all((this.state.agents ?? []).map((a) => importImages(a.socket, images)));
+    const known = new Map((this.state.images ?? []).map((i) => [i.ref, i]));
+    for (const i of images) known.set(i.ref, i);
+    this.state.images = [...known.values()];
+    this.save();
+  }
+
+  /** ctr runs containerd's ctr against node i's containerd, namespace k8s.io. */
+  async ctr(i: number, args: string[]): Promise<string> {
+    const agent = (this.state.agents ?? []).find((a) => a.name === this.node(i).name);
+    if (!agent) throw new Error(`Node ${i} runs no containerd`);
+    return (await runAsync(['ctr', '-a', agent.socket, '-n', K8S_NAMESPACE, ...args])).stdout;
   }
 
   /** componentKubeconfig writes (once) a lab kubeconfig for a client-certificate user. */
@@ -539,31 +761,19 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
     return file;
   }
 
+  /** startKubeProxies runs kube-proxy as a DaemonSet (kube-system/kube-proxy) and waits for every node's healthz. */
   private async startKubeProxies(): Promise<void> {
-    const kc = this.componentKubeconfig('kube-proxy', 'system:kube-proxy');
-    for (const n of this.state.nodes) {
-      const log = join(this.state.dir, 'logs', `kube-proxy-${n.index}.log`);
-      start(
-        [
-          k8sBin('kube-proxy'),
-          `--kubeconfig=${kc}`,
-          `--hostname-override=${n.name}`,
-          '--proxy-mode=iptables',
-          `--cluster-cidr=${LAB.clusterCIDRs}`,
-          '--conntrack-max-per-core=0',
-          '--conntrack-tcp-timeout-established=0',
-          '--conntrack-tcp-timeout-close-wait=0',
-          '--healthz-bind-address=0.0.0.0:10256',
-          '--metrics-bind-address=127.0.0.1:10249',
-          '--iptables-sync-period=30s',
-          '--v=1',
-        ],
-        { netns: n.netns, log, detached: true },
-      );
-    }
+    const manifests = kubeProxyManifests({
+      server: `https://${LAB.core.v4}:${LAB.apiPort}`,
+      clusterCIDRs: LAB.clusterCIDRs,
+    });
+    await this.kubectl(
+      ['apply', '-f', '-'],
+      JSON.stringify({ apiVersion: 'v1', kind: 'List', items: manifests }),
+    );
     for (const n of this.state.nodes) {
       await waitFor(
-        `kube-proxy on ${n.name}`,
+        `kube-proxy on ${n.name} (DaemonSet kube-system/kube-proxy)`,
         async () =>
           (
             await this.exec(
@@ -572,14 +782,17 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
               { check: false },
             )
           ).stdout === '200',
-        { log: join(this.state.dir, 'logs', `kube-proxy-${n.index}.log`), timeoutMs: 60_000 },
+        { log: kubeletLog(join(this.state.dir, 'logs'), n.name), timeoutMs: 60_000 },
       );
     }
   }
 
   /**
-   * addPod starts a process in a new namespace on node `node`, wires it to the node, registers the Pod and marks
-   * it Ready. argv defaults to the echo server; it listens on `port`.
+   * addPod creates a real Pod pinned to node `node` and waits until it is Ready (a TCP readiness probe on
+   * `port`). Without argv, and when the lab has the echo image, the Pod runs the echo app's container. With argv
+   * (or no echo image) the Pod's container is the sandbox image holding the pod's network namespace and the
+   * server is a lab process in that namespace (LabPod.pid), until its callers run images of their own. Either
+   * way the pod's network namespace is also named LabPod.netns in the root namespace.
    */
   async addPod(spec: {
     namespace: string;
@@ -593,93 +806,135 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
     const n = this.node(spec.node);
     const seq = ++this.state.podSeq;
     const netns = `${this.state.prefix}pod-${n.index}-${seq}`;
-    const ips: [string, string] = [
-      `10.244.${n.index}.${10 + seq}`,
-      `fd00:10:244:${n.index}::${(10 + seq).toString(16)}`,
-    ];
-    const hostVeth = `veth${seq}`;
     const port = spec.port ?? 8080;
-    run(['ip', 'netns', 'add', netns]);
-    run(['sysctl', '-q', '-w', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.default.accept_dad=0'], {
-      netns,
-    });
-    run(['ip', 'link', 'set', 'lo', 'up'], { netns });
-    run([
-      'ip',
-      'link',
-      'add',
-      hostVeth,
-      'netns',
-      n.netns,
-      'type',
-      'veth',
-      'peer',
-      'name',
-      'eth0',
-      'netns',
-      netns,
-    ]);
-    const inNode = (argv: string[]) => run(argv, { netns: n.netns });
-    const inPod = (argv: string[]) => run(argv, { netns });
-    inNode(['ip', 'addr', 'add', `10.244.${n.index}.1/32`, 'dev', hostVeth]);
-    inNode(['ip', '-6', 'addr', 'add', 'fe80::1/64', 'dev', hostVeth, 'nodad']);
-    inNode(['ip', 'link', 'set', hostVeth, 'up']);
-    inNode(['ip', 'route', 'add', `${ips[0]}/32`, 'dev', hostVeth]);
-    inNode(['ip', '-6', 'route', 'add', `${ips[1]}/128`, 'dev', hostVeth]);
-    inPod(['ip', 'addr', 'add', `${ips[0]}/32`, 'dev', 'eth0']);
-    inPod(['ip', '-6', 'addr', 'add', `${ips[1]}/128`, 'dev', 'eth0', 'nodad']);
-    inPod(['ip', 'link', 'set', 'eth0', 'up']);
-    inPod(['ip', 'route', 'add', `10.244.${n.index}.1`, 'dev', 'eth0']);
-    inPod(['ip', 'route', 'add', 'default', 'via', `10.244.${n.index}.1`, 'dev', 'eth0']);
-    inPod(['ip', '-6', 'route', 'add', 'default', 'via', 'fe80::1', 'dev', 'eth0']);
-    const argv = spec.argv ?? [nodeBin, join(repoRoot, 'test/lab/echo.ts'), `--port=${port}`];
-    const child = start(argv, {
-      netns,
-      log: join(this.state.dir, 'logs', `pod-${spec.namespace}-${spec.name}.log`),
-      detached: true,
-      env: {
-        ...process.env,
-        POD_NAME: spec.name,
-        POD_NAMESPACE: spec.namespace,
-        NODE_NAME: n.name,
-        POD_IPS: ips.join(','),
-        ...spec.env,
+    const what = `pod "${spec.namespace}/${spec.name}" on ${n.name}`;
+    const logFile = join(this.state.dir, 'logs', `pod-${spec.namespace}-${spec.name}.log`);
+    await ensureNamespace(this.api, spec.namespace);
+    const echo = spec.argv
+      ? undefined
+      : (this.state.images ?? []).find((i) => i.ref.startsWith(`${ECHO_IMAGE}:`));
+    const probe = { tcpSocket: { port }, periodSeconds: 1, timeoutSeconds: 1, failureThreshold: 1 };
+    const container: k8s.V1Container = echo
+      ? {
+          name: 'app',
+          image: echo.ref,
+          imagePullPolicy: 'Never',
+          env: [
+            { name: 'PORT', value: String(port) },
+            { name: 'POD_NAME', value: spec.name },
+            { name: 'POD_NAMESPACE', value: spec.namespace },
+            { name: 'NODE_NAME', value: n.name },
+            ...Object.entries(spec.env ?? {}).map(([name, value]) => ({ name, value })),
+          ],
+          ports: [{ containerPort: port, protocol: 'TCP' }],
+          readinessProbe: probe,
+        }
+      : {
+          name: 'app',
+          image: SANDBOX_IMAGE,
+          imagePullPolicy: 'Never',
+          ports: [{ containerPort: port, protocol: 'TCP' }],
+          readinessProbe: probe,
+        };
+    const body: k8s.V1Pod = {
+      metadata: { name: spec.name, namespace: spec.namespace, labels: spec.labels },
+      spec: {
+        nodeName: n.name,
+        automountServiceAccountToken: false,
+        enableServiceLinks: false,
+        terminationGracePeriodSeconds: 0,
+        containers: [container],
       },
+    };
+    // a namespace made a moment ago may not have its "default" ServiceAccount yet: admission refuses until then
+    await waitFor(`${what} created`, async () => {
+      try {
+        await this.api.core.createNamespacedPod({ namespace: spec.namespace, body });
+        return true;
+      } catch (e) {
+        if (e instanceof k8s.ApiException && e.code === 403 && /serviceaccount/i.test(String(e.body)))
+          return false;
+        throw e;
+      }
+    }).catch((e: unknown) => {
+      throw new Error(`${what}: ${(e as Error).message}`, { cause: e });
     });
+    const kubelet = kubeletLog(join(this.state.dir, 'logs'), n.name);
+    const running = await waitFor(
+      `${what} running`,
+      async () => {
+        const p = await this.api.core.readNamespacedPod({ name: spec.name, namespace: spec.namespace });
+        const cs = p.status?.containerStatuses?.[0];
+        const waiting = cs?.state?.waiting;
+        if (waiting?.reason && !/ContainerCreating|PodInitializing/.test(waiting.reason))
+          throw new Error(`${waiting.reason}: ${waiting.message ?? ''}`);
+        return cs?.state?.running && cs.containerID && (p.status?.podIPs?.length ?? 0) >= 2 ? p : undefined;
+      },
+      { log: kubelet, timeoutMs: 60_000, intervalMs: 250 },
+    );
+    const status = running.status ?? {};
+    const ipList = (status.podIPs ?? []).map((a) => a.ip);
+    const ips: [string, string] = [
+      ipList.find((a) => !a.includes(':')) ?? '',
+      ipList.find((a) => a.includes(':')) ?? '',
+    ];
+    const containerID = (status.containerStatuses?.[0]?.containerID ?? '').replace(/^containerd:\/\//, '');
+    const tasks = await this.ctr(n.index, ['tasks', 'ls']);
+    const pidOf = tasks
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .find((f) => f[0] === containerID)?.[1];
+    if (!pidOf) throw new Error(`${what}: container ${containerID} has no task in containerd`);
+    run(['ip', 'netns', 'attach', netns, pidOf]);
+    const argv = spec.argv ?? [nodeBin, join(repoRoot, 'test/lab/echo.ts'), `--port=${port}`];
+    const child = echo
+      ? undefined
+      : start(argv, {
+          netns,
+          log: logFile,
+          detached: true,
+          env: {
+            ...process.env,
+            POD_NAME: spec.name,
+            POD_NAMESPACE: spec.namespace,
+            NODE_NAME: n.name,
+            POD_IPS: ips.join(','),
+            ...spec.env,
+          },
+        });
     const pod: LabPod = {
       namespace: spec.namespace,
       name: spec.name,
       node: n.index,
       netns,
       ips,
-      hostVeth,
-      pid: child.pid ?? -1,
+      hostVeth: '',
+      pid: child?.pid ?? -1,
       labels: spec.labels,
     };
-    await waitFor(
-      `pod "${spec.namespace}/${spec.name}" listening on ${port}`,
-      async () => {
-        if (!alive(pod.pid)) throw new Error('process exited');
-        return (await runAsync(['ss', '-Htln', `sport = :${port}`], { netns })).stdout.trim().length > 0;
-      },
-      { log: join(this.state.dir, 'logs', `pod-${spec.namespace}-${spec.name}.log`) },
-    );
-    await ensureNamespace(this.api, spec.namespace);
-    await createReadyPod(this.api, {
-      namespace: spec.namespace,
-      name: spec.name,
-      node: n.name,
-      hostIP: n.v4,
-      podIPs: ips,
-      labels: spec.labels,
-      containerPort: port,
-    });
     this.state.pods.push(pod);
     this.save();
+    if (child)
+      await waitFor(
+        `${what} listening on ${port}`,
+        async () => {
+          if (!alive(pod.pid)) throw new Error('process exited');
+          return (await runAsync(['ss', '-Htln', `sport = :${port}`], { netns })).stdout.trim().length > 0;
+        },
+        { log: logFile },
+      );
+    await waitFor(
+      `${what} Ready`,
+      async () => {
+        const p = await this.api.core.readNamespacedPod({ name: spec.name, namespace: spec.namespace });
+        return p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      },
+      { log: kubelet, timeoutMs: 30_000, intervalMs: 250 },
+    );
     return pod;
   }
 
-  /** removePod deletes the Pod object, stops its process and removes its namespace and routes. */
+  /** removePod deletes the Pod, stops its lab process and removes its namespace's name. */
   async removePod(pod: LabPod): Promise<void> {
     try {
       await this.api.core.deleteNamespacedPod({
@@ -691,9 +946,6 @@ ${md5 ? ` neighbor ${md5.v4} password ${LAB.md5Password}\n` : ''} address-family
       /* already gone */
     }
     await removeNamespaces([pod.netns]);
-    const n = this.node(pod.node);
-    run(['ip', 'route', 'del', `${pod.ips[0]}/32`], { netns: n.netns, check: false });
-    run(['ip', '-6', 'route', 'del', `${pod.ips[1]}/128`], { netns: n.netns, check: false });
     this.state.pods = this.state.pods.filter((p) => p.netns !== pod.netns);
     this.save();
   }
