@@ -345,6 +345,8 @@ const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 const K8S_VERSION = 'v1.35.4';
 const GATEWAY_API_VERSION = process.env.IRONLB_GATEWAY_API_VERSION ?? 'v1.6.3';
 const KEEP_ARCHIVES = 3;
+/** PRIVATE_MOUNTS runs a command in its own mount namespace: whatever it mounts goes away with it. */
+const PRIVATE_MOUNTS = ['unshare', '--mount', '--propagation', 'private'];
 
 const img = (...p: string[]): string => join(repoRoot, 'images', ...p);
 
@@ -542,12 +544,17 @@ class Builder {
     if (have !== undefined && have.trim() !== '') return;
     this.log(`${b.recipe.name}: loading ${ref} from ${b.archive}`);
     const logFile = join(this.dir, 'logs', `${b.recipe.name}.log`);
-    await this.buildah(b.recipe.name, ['pull', '--quiet', `oci-archive:${b.archive}:${ref}`], logFile);
-    const id = (await this.buildahQuiet(['images', '-q', '--no-trunc', '--filter', 'dangling=true']))
-      ?.trim()
-      .split('\n')
-      .pop();
-    if (!id) throw new Error(`Loading image "${ref}" from "${b.archive}" left no image in buildah's storage`);
+    const pulled = await exec([
+      ...PRIVATE_MOUNTS,
+      'buildah',
+      ...this.storage,
+      'pull',
+      '--quiet',
+      `oci-archive:${b.archive}:${ref}`,
+    ]);
+    const id = /^[0-9a-f]{64}$/m.exec(pulled)?.[0];
+    if (!id)
+      throw new Error(`Loading image "${ref}" from "${b.archive}" printed no image ID: "${pulled.trim()}"`);
     await this.buildah(b.recipe.name, ['tag', id, ref], logFile);
   }
 
@@ -582,7 +589,7 @@ class Builder {
   private buildah(label: string, args: string[], logFile: string): Promise<void> {
     return this.runLogged(
       label,
-      ['unshare', '--mount', '--propagation', 'private', 'buildah', ...this.storage, ...args],
+      [...PRIVATE_MOUNTS, 'buildah', ...this.storage, ...args],
       logFile,
       /^(\[\d+\/\d+\] )?STEP \d+\/\d+/,
     );
@@ -676,10 +683,7 @@ class Builder {
       await this.runLogged(
         'rootfs',
         [
-          'unshare',
-          '--mount',
-          '--propagation',
-          'private',
+          ...PRIVATE_MOUNTS,
           img('base/rootfs.sh'),
           SUITE,
           this.mirrors.main,
