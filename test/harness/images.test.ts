@@ -9,6 +9,7 @@ import {
   nameIndex,
   parseIgnoreFile,
   parsePrinted,
+  staleOutputs,
   type OciIndex,
 } from './images.ts';
 import { repoRoot as root } from './paths.ts';
@@ -213,5 +214,31 @@ describe('parsePrinted', () => {
       { ref: 'localhost/pause:3.10', archive: '/c/images/pause-1.oci.tar' },
     ]);
     expect(() => parsePrinted('just-one-field')).toThrow(/Unexpected build-images.sh line "just-one-field"/);
+  });
+});
+
+describe('staleOutputs', () => {
+  const f = (path: string, usedMs: number) => ({ path, usedMs });
+  const files = [
+    f('/c/ironlb-0000000000000001.oci.tar', 1),
+    f('/c/ironlb-0000000000000002.oci.tar', 2),
+    f('/c/ironlb-0000000000000003.oci.tar', 3),
+    f('/c/ironlb-0000000000000004.oci.tar', 4),
+    f('/c/ironlb-echo-000000000000000a.oci.tar', 0),
+    f('/c/ironlb-0000000000000005.oci.tar.partial', 0),
+    f('/c/ironlb-0000000000000006.tar', 0),
+  ];
+  const opts = { prefix: '/c/ironlb-', suffix: '.oci.tar', count: 3 };
+  it('keeps the one just built and the most recently used others, of its own kind only', () => {
+    expect(staleOutputs(files, { ...opts, keep: '/c/ironlb-0000000000000001.oci.tar' })).toEqual([
+      '/c/ironlb-0000000000000002.oci.tar',
+    ]);
+    expect(staleOutputs(files, { ...opts, keep: '/c/ironlb-0000000000000009.oci.tar' })).toEqual([
+      '/c/ironlb-0000000000000002.oci.tar',
+      '/c/ironlb-0000000000000001.oci.tar',
+    ]);
+  });
+  it('lists nothing while there are no more than count', () => {
+    expect(staleOutputs(files.slice(2), { ...opts, keep: '/c/ironlb-0000000000000004.oci.tar' })).toEqual([]);
   });
 });

@@ -25,6 +25,7 @@ import {
   renameSync,
   rmSync,
   statSync,
+  utimesSync,
   writeFileSync,
   chmodSync,
   symlinkSync,
@@ -226,6 +227,29 @@ export function debianMirrors(sources: string, suite: string): { main?: string; 
   return found;
 }
 
+/** CacheFile is a file of the image cache and when it was last built or used. */
+export interface CacheFile {
+  path: string;
+  usedMs: number;
+}
+
+/**
+ * staleOutputs lists the outputs of one kind (`<prefix><16 hex digits><suffix>`) to delete so that `keep` and
+ * the `count - 1` most recently used others remain. Files of other kinds are never listed.
+ */
+export function staleOutputs(
+  files: readonly CacheFile[],
+  options: { prefix: string; suffix: string; keep: string; count: number },
+): string[] {
+  const { prefix, suffix, keep, count } = options;
+  return files
+    .filter((f) => f.path !== keep && f.path.startsWith(prefix) && f.path.endsWith(suffix))
+    .filter((f) => /^[0-9a-f]{16}$/.test(f.path.slice(prefix.length, f.path.length - suffix.length)))
+    .sort((a, b) => b.usedMs - a.usedMs)
+    .slice(Math.max(0, count - 1))
+    .map((f) => f.path);
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Using the images: build them (through the script), import them into a containerd
 
@@ -345,6 +369,8 @@ const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 const K8S_VERSION = 'v1.35.4';
 const GATEWAY_API_VERSION = process.env.IRONLB_GATEWAY_API_VERSION ?? 'v1.6.3';
 const KEEP_ARCHIVES = 3;
+/** STORAGE_LIMIT bounds buildah's storage (layers of every build, kept to make the next one fast). */
+const STORAGE_LIMIT = 12 * 2 ** 30;
 /** PRIVATE_MOUNTS runs a command in its own mount namespace: whatever it mounts goes away with it. */
 const PRIVATE_MOUNTS = ['unshare', '--mount', '--propagation', 'private'];
 
@@ -509,6 +535,7 @@ class Builder {
     const result: Built = { recipe, key, refs, archive, cached: existsSync(archive) && !this.noCache };
     this.built.set(name, result);
     if (result.cached) {
+      touch(archive);
       this.log(`${recipe.name}: cached ${refs[0]} (${size(archive)})`);
       return result;
     }
@@ -532,7 +559,7 @@ class Builder {
       await this.buildah(recipe.name, ['tag', refs[0] as string, extra], logFile);
     await this.writeArchive(result, logFile);
     rmSync(ctx, { recursive: true, force: true });
-    this.prune(recipe.name, archive);
+    this.prune(`${recipe.name}-`, '.oci.tar', archive);
     this.log(`${recipe.name}: built in ${this.elapsed(t0)}: ${refs.join(' ')} (${size(archive)})`);
     return result;
   }
@@ -575,14 +602,26 @@ class Builder {
     rmSync(layout, { recursive: true, force: true });
   }
 
-  /** prune keeps the newest few archives of an image (other checkouts may use older ones) and drops the rest. */
-  private prune(name: string, keep: string): void {
-    const mine = listDir(this.dir)
-      .filter((p) => p.endsWith('.oci.tar') && p.slice(this.dir.length + 1).startsWith(`${name}-`))
-      .filter((p) => /^[0-9a-f]{16}\.oci\.tar$/.test(p.slice(this.dir.length + 2 + name.length)))
-      .filter((p) => p !== keep)
-      .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
-    for (const old of mine.slice(KEEP_ARCHIVES - 1)) rmSync(old, { force: true });
+  /** prune keeps the most recently used few outputs of one kind (other checkouts may use older ones). */
+  private prune(prefix: string, suffix: string, keep: string): void {
+    const files = listDir(this.dir).map((path) => ({ path, usedMs: statSync(path).mtimeMs }));
+    for (const old of staleOutputs(files, {
+      prefix: join(this.dir, prefix),
+      suffix,
+      keep,
+      count: KEEP_ARCHIVES,
+    })) {
+      rmSync(old, { force: true });
+    }
+  }
+
+  /** limitStorage empties buildah's storage when it outgrows STORAGE_LIMIT; bases come back from their archives. */
+  async limitStorage(): Promise<void> {
+    const du = await exec(['du', '-sb', join(this.dir, 'storage')]).catch(() => '0');
+    const bytes = Number(du.split(/\s/)[0]);
+    if (!(bytes > STORAGE_LIMIT)) return;
+    this.log(`buildah's storage holds ${(bytes / 2 ** 30).toFixed(1)} GiB: emptying it (the archives stay)`);
+    await this.buildahQuiet(['rmi', '--all', '--force']);
   }
 
   /** buildah runs buildah in a private mount namespace, logging its output and printing its STEP lines. */
@@ -675,7 +714,8 @@ class Builder {
     if (this.rootfsPath) return this.rootfsPath;
     const key = this.rootfsKey();
     const tar = join(this.dir, `rootfs-${SUITE}-${key.slice(0, 16)}.tar`);
-    if (!existsSync(tar) || this.noCache) {
+    if (existsSync(tar) && !this.noCache) touch(tar);
+    else {
       const t0 = Date.now();
       this.log(`rootfs: debootstrap --variant=minbase ${SUITE} from ${this.mirrors.main} (about a minute)`);
       const logFile = join(this.dir, 'logs', 'rootfs.log');
@@ -695,7 +735,7 @@ class Builder {
         /^rootfs: /,
       );
       this.log(`rootfs: ready in ${this.elapsed(t0)} (${size(tar)})`);
-      this.prune('rootfs-bookworm', tar);
+      this.prune(`rootfs-${SUITE}-`, '.tar', tar);
     }
     this.rootfsPath = tar;
     return tar;
@@ -849,6 +889,12 @@ function makeWritable(dir: string): void {
   chmodSync(dir, 0o755);
 }
 
+/** touch marks a cached output as used now (staleOutputs keeps the most recently used). */
+function touch(path: string): void {
+  const now = new Date();
+  utimesSync(path, now, now);
+}
+
 function listDir(dir: string): string[] {
   try {
     return readdirSync(dir).map((n) => join(dir, n));
@@ -953,6 +999,7 @@ async function main(argv: string[]): Promise<number> {
     (x, y) => IMAGE_NAMES.indexOf(x.recipe.name) - IMAGE_NAMES.indexOf(y.recipe.name),
   );
   const built = ordered.filter((r) => !r.cached).length;
+  if (built > 0) await b.limitStorage();
   b.log(
     `${ordered.length} images ready (${built} built, ${ordered.length - built} cached) in ${b.elapsed()}`,
   );
