@@ -13,9 +13,9 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LAB, Lab } from '../test/harness/netlab.ts';
 import { mergePatch, waitForEndpoints } from '../test/harness/kube.ts';
-import { run, stopPid, waitFor } from '../test/harness/exec.ts';
+import { run, waitFor } from '../test/harness/exec.ts';
 import { repoRoot } from '../test/harness/paths.ts';
-import { labPools, startIronLB } from '../test/lab/deploy.ts';
+import { installIronLB, labPools } from '../test/lab/install.ts';
 import {
   bfdStates,
   frrPaths,
@@ -307,9 +307,8 @@ async function main(): Promise<void> {
   const dir = join(repoRoot, '.lab', values.prefix.replace(/-$/, ''));
   log(`building the lab (${values.prefix}*)`);
   const lab = await Lab.up({ dir, prefix: values.prefix, hostApiPort: Number(values.port), log });
-  let procs: Awaited<ReturnType<typeof startIronLB>> | undefined;
   try {
-    procs = await startIronLB(lab, { log });
+    await installIronLB(lab, { log });
     const ips = nodeIPs(lab);
     await waitEstablished(lab, ips, 90_000);
     for (const i of [1, 2, 3])
@@ -341,10 +340,6 @@ async function main(): Promise<void> {
       await convergence(lab);
     }
   } finally {
-    if (procs)
-      await Promise.all(
-        [procs.controller, ...procs.speakers.values()].filter((p) => p > 0).map((p) => stopPid(p)),
-      );
     await lab.down();
     log('lab removed');
   }

@@ -1,14 +1,16 @@
 // L2 failover benchmark: how long until the LAN client's neighbour entry for a Service address points at the
 // new announcer, and how many of the client's requests fail meanwhile, when the announcing node dies
-// (`kill -9` of its speaker, and its data plane for the address dropped at the same instant) and when its
-// speaker shuts down gracefully (SIGTERM: "leaving", handoff, then the node drops the address once the
-// speaker has exited, as a drained node would).
+// (`kill -9` of its speaker container through the node's containerd, and its data plane for the address
+// dropped at the same instant; the node is then taken out of the speaker DaemonSet so the kubelet does not
+// restart it mid-round) and when its speaker shuts down gracefully (the node leaves the DaemonSet: the
+// kubelet sends SIGTERM, "leaving", handoff, then the node drops the address once the pod is gone, as a
+// drained node would). IronLB is the one installed from deploy/ (test/lab/install.ts).
 //
 //   node bench/failover.bench.ts [--rounds 20] [--attach DIR] [--keep] [--json FILE]
 //
 // Builds its own lab (prefix "ironlb-fo-", .lab/ironlb-fo, API on 127.0.0.1:16471) and removes it at the end,
 // unless --attach names a running lab's state directory: then the echo app is deployed there (and removed
-// afterwards), and the lab's own IronLB is used if it runs one (else one is started and stopped). Per round:
+// afterwards), and the lab's IronLB is used (installed first if it has none). Per round:
 // (a) `ip -ts monitor neigh` in the client namespace: time from the kill to the first change of the entry to
 // another MAC, and tcpdump there: time to the first ARP frame from the new owner; (b) an open-loop HTTP client
 // in the client namespace (test/e2e/support/prober.ts: one request every 10 ms, 250 ms timeout, a fresh
@@ -28,23 +30,20 @@ import {
   NeighbourMonitor,
   Prober,
   blockAddress,
-  deployIronLB,
   failureWindow,
-  findIronLB,
   killSpeaker,
   neighbour,
   nodeOfMac,
   restartSpeaker,
   serviceIPs,
   stableAnnouncer,
-  stopIronLB,
+  stopSpeaker,
   unblockAddress,
   urlOf,
-  waitExit,
-  waitForMembership,
+  waitSpeakerGone,
   type FailureWindow,
-  type IronLB,
 } from '../test/e2e/support/l2.ts';
+import { ensureIronLB } from '../test/e2e/support/ironlb.ts';
 
 const { values: f } = parseArgs({
   options: {
@@ -60,8 +59,8 @@ const { values: f } = parseArgs({
 if (f.help) {
   console.log(`Usage: node bench/failover.bench.ts [--rounds 20] [--attach DIR] [--keep] [--json FILE]
   --rounds N       rounds of each kind (kill -9, SIGTERM) (20)
-  --attach DIR     use the running lab in DIR (e.g. .lab) instead of building one; its IronLB if it runs one
-  --keep           leave the lab (and IronLB) running at the end
+  --attach DIR     use the running lab in DIR (e.g. .lab) instead of building one, and its IronLB
+  --keep           leave the lab running at the end
   --json FILE      also write every round's figures as JSON
   --settle-ms MS   how long to keep probing after the takeover, per round (1500)
   --max-minutes M  stop starting rounds after this long (30)`);
@@ -151,7 +150,6 @@ async function waitStable(lab: Lab, ip: string, prober: Prober): Promise<number>
 
 async function runRound(
   lab: Lab,
-  procs: IronLB,
   ip: string,
   kind: Kind,
   round: number,
@@ -161,16 +159,17 @@ async function runRound(
 ): Promise<Round> {
   const owner = await waitStable(lab, ip, prober);
   const oldMac = lab.node(owner).mac;
-  const pid = procs.speakers.get(owner) ?? -1;
   let from: number;
   if (kind === 'kill') {
-    // the node dies: its data plane for the address goes with its speaker, at the same instant
+    // the node dies: its data plane for the address goes with its speaker, at the same instant; the pod is
+    // then deleted (node out of the DaemonSet) so the kubelet does not bring the speaker back mid-round
     await blockAddress(lab, owner, ip);
     from = now();
-    killSpeaker(procs, owner, 'SIGKILL');
+    await killSpeaker(lab, owner, 'SIGKILL');
+    await stopSpeaker(lab, owner);
   } else {
     from = now();
-    killSpeaker(procs, owner, 'SIGTERM');
+    await stopSpeaker(lab, owner);
   }
   const r: Round = { kind, round, from, requests: { sent: 0, failed: 0, windowMs: 0 } };
   try {
@@ -181,7 +180,7 @@ async function runRound(
     if (change) r.takeoverMs = change.t - from;
     if (kind === 'term') {
       // a drained node leaves once its speaker has handed over and exited
-      await waitExit(pid, 20_000);
+      await waitSpeakerGone(lab, owner, 20_000);
       await blockAddress(lab, owner, ip);
     }
     await sleep(settleMs);
@@ -203,7 +202,7 @@ async function runRound(
     r.error = e instanceof Error ? e.message : String(e);
   } finally {
     await unblockAddress(lab, owner, ip);
-    await restartSpeaker(lab, procs, owner);
+    await restartSpeaker(lab, owner);
   }
   return r;
 }
@@ -244,17 +243,13 @@ function table(all: Round[]): string {
 
 async function main(): Promise<void> {
   const { lab, own } = await setup();
-  let procs: IronLB | undefined;
   let mon: NeighbourMonitor | undefined;
   let cap: FrameCapture | undefined;
   let prober: Prober | undefined;
   const results: Round[] = [];
   let createdEcho = false;
-  // attached to a lab that already runs IronLB (make lab): use its speakers and leave them running afterwards
-  const running = own ? undefined : findIronLB(lab);
   try {
-    procs = running ?? (await deployIronLB(lab));
-    if (running) await waitForMembership(lab, running);
+    await ensureIronLB(lab, log);
     createdEcho = await deployEcho(lab);
     const [ip] = await serviceIPs(lab, NS, SVC);
     if (!ip) throw new Error(`Service "${KEY}" got no address`);
@@ -266,7 +261,7 @@ async function main(): Promise<void> {
     await prober.waitOk(10, 60_000);
     for (let k = 1; k <= rounds && Date.now() < deadline; k++) {
       for (const kind of ['kill', 'term'] as const) {
-        const r = await runRound(lab, procs, ip, kind, k, mon, cap, prober);
+        const r = await runRound(lab, ip, kind, k, mon, cap, prober);
         results.push(r);
         log(
           `bench: ${kind} #${k}: neighbour moved after ${r.takeoverMs?.toFixed(0) ?? '-'} ms ` +
@@ -283,7 +278,6 @@ async function main(): Promise<void> {
     await mon?.stop();
     await cap?.stop();
     if (!f.keep) {
-      if (procs && !running) await stopIronLB(procs);
       if (own) await lab.down();
       else if (createdEcho) {
         await lab.api.core.deleteNamespacedService({ name: SVC, namespace: NS }).catch(() => undefined);

@@ -1,17 +1,19 @@
-// BGP mode end to end: IronLB's controller and speakers (gobgpd + FRR bfdd per node) on the lab, peering with
+// BGP mode end to end: IronLB as installed on the lab's nodes (speaker pods: speaker + FRR bfdd, gobgpd
+// sidecar), peering with
 // the lab router (FRR bgpd + bfdd, AS 64512). Every assertion reads the router: FRR's vtysh JSON and its kernel
 // routing table. The lab's own configuration (test/lab/deploy.ts labPools) gives each node a BGPPeer toward
 // 192.0.2.1 (node 2's with a TCP MD5 password from a Secret, all with BFD profile "lab-fast") and advertises the
 // pool "lab-bgp"; the tests add Services, advertisements and communities of their own and remove them after.
 //
 // Run: IRONLB_E2E_PREFIX=ironlb-bgp- IRONLB_E2E_API_PORT=16461 npx vitest run --project e2e test/e2e/bgp.test.ts
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { LAB, Lab, type LabPod } from '../harness/netlab.ts';
 import { mergePatch, waitForEndpoints } from '../harness/kube.ts';
-import { alive, stopPid, waitFor } from '../harness/exec.ts';
-import { labPools, startIronLB, startSpeaker, type IronLBProcesses } from '../lab/deploy.ts';
+import { stopPid, waitFor } from '../harness/exec.ts';
+import { labPools } from '../lab/install.ts';
+import { ensureIronLB, restartSpeaker, speakerLog, stopSpeaker, waitSpeakerGone } from './support/ironlb.ts';
 import {
   bfdStates,
   frrPaths,
@@ -33,7 +35,6 @@ const nodeIP = (i: number) => lab.node(i).v4;
 const ALL = [1, 2, 3].map(nodeIP);
 const log = (m: string) => console.log(`bgp e2e: ${m}`);
 
-let procs: IronLBProcesses | undefined;
 const pods: LabPod[] = [];
 let webPrefix = '';
 let clientGobgpd = -1;
@@ -71,7 +72,7 @@ async function deleteObject(kind: string, name: string): Promise<void> {
 
 describe('BGP mode', () => {
   beforeAll(async () => {
-    procs = await startIronLB(lab, { log });
+    await ensureIronLB(lab, log);
     await waitEstablished(lab, ALL, 90_000);
     for (const i of [1, 2, 3])
       pods.push(await lab.addPod({ namespace: NS, name: `web-${i}`, node: i, labels: { app: 'bgp-web' } }));
@@ -95,11 +96,7 @@ describe('BGP mode', () => {
     for (const i of [1, 2, 3]) setCable(lab, i, true);
     // the lab's own objects as they were (a failed test may have left the advertisement or password changed)
     await applyObjects(labPools()).catch(() => undefined);
-    if (procs) {
-      await Promise.all(
-        [procs.controller, ...procs.speakers.values()].filter((p) => p > 0).map((p) => stopPid(p)),
-      );
-    }
+    await restartSpeaker(lab, 1).catch(() => undefined);
   });
 
   it('advertises an ETP Cluster Service from every node: three eBGP paths, ECMP in the router kernel', async () => {
@@ -277,7 +274,7 @@ describe('BGP mode', () => {
     await waitNexthops(lab, prefix, [], { timeoutMs: 15_000 });
   });
 
-  it('heals a gobgpd restart: kill -9 on node 1, the route from node 1 comes back', async () => {
+  it('heals a gobgpd restart: kill -9 on node 1 (the sidecar container; the kubelet restarts it), the route from node 1 comes back', async () => {
     const [pid] = pidsIn(lab, 'node-1', 'gobgpd');
     expect(pid).toBeTypeOf('number');
     const t0 = performance.now();
@@ -400,9 +397,10 @@ describe('BGP mode', () => {
     expect((await sessionStates(lab))[nodeIP(2)]).not.toBe('Established');
     await setPassword(LAB.md5Password);
     await waitNexthops(lab, webPrefix, ALL, { timeoutMs: 60_000, intervalMs: 200 });
-    const speakerLog = readFileSync(join(lab.state.dir, 'logs', 'speaker-2.log'), 'utf8');
-    expect(speakerLog).not.toContain(LAB.md5Password);
-    expect(speakerLog).not.toContain('not-the-password');
+    const text = await speakerLog(lab, 2, 100_000);
+    expect(text).toContain('BGP speaker ready');
+    expect(text).not.toContain(LAB.md5Password);
+    expect(text).not.toContain('not-the-password');
   });
 
   it('with BFD, the router drops a dead node (cable pulled) in about a second', async () => {
@@ -430,9 +428,9 @@ describe('BGP mode', () => {
   });
 
   it('withdraws before it leaves: a stopped speaker takes its route, gobgpd and bfdd away', async () => {
-    const pid = procs?.speakers.get(1) ?? -1;
     const t0 = performance.now();
-    process.kill(pid, 'SIGTERM');
+    // node 1 leaves the speaker DaemonSet: the kubelet sends SIGTERM (gobgpd waits in its preStop hook)
+    await stopSpeaker(lab, 1);
     const took = await waitNexthops(lab, webPrefix, [nodeIP(2), nodeIP(3)], {
       since: t0,
       timeoutMs: 10_000,
@@ -444,8 +442,8 @@ describe('BGP mode', () => {
       () => pidsIn(lab, 'node-1', 'gobgpd').length === 0 && pidsIn(lab, 'node-1', 'bfdd').length === 0,
     );
     // the old speaker keeps its ports through the L2 handoff (1.5 s): start the new one once it is gone
-    await waitFor('the stopped speaker to exit', () => !alive(pid), { timeoutMs: 15_000 });
-    procs?.speakers.set(1, startSpeaker(lab, 1));
+    await waitSpeakerGone(lab, 1, 20_000);
+    await restartSpeaker(lab, 1);
     await waitNexthops(lab, webPrefix, ALL, { timeoutMs: 60_000, intervalMs: 200 });
     expect(kernelNexthops(lab, webPrefix)).toEqual(ALL);
   });

@@ -1,25 +1,29 @@
 // The ingress end to end: IronLB gives the ingress's Service (externalTrafficPolicy Local) an L2 address, the
 // speakers announce it from the nodes that run an ingress pod, and the LAN client (192.0.2.100) reaches echo
-// pods through HAProxy driven by ingress/main.ts. Every check is made from the client's namespace.
+// pods through HAProxy driven by ingress/main.ts, as deploy/ installs it (Deployment ironlb-system/ironlb-ingress,
+// two replicas). Every check is made from the client's namespace.
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { Lab, type LabPod } from '../harness/netlab.ts';
-import { alive, stopPid, waitFor } from '../harness/exec.ts';
+import { Lab } from '../harness/netlab.ts';
+import { waitFor } from '../harness/exec.ts';
 import { mergePatch, waitForEndpoints } from '../harness/kube.ts';
-import { INGRESS_LAB, deployIngress, labPools, startIronLB, type IronLBProcesses } from '../lab/deploy.ts';
+import { INGRESS_LAB, deployIngress } from '../lab/deploy.ts';
+import type { PodView } from '../lab/install.ts';
+import { ensureIronLB } from './support/ironlb.ts';
 import { makeTestPki, type TestPki } from '../support/ingress-testkit.ts';
 import {
   curlFrom,
   curlMany,
+  containerPids,
   haproxyPids,
   ingressAddresses,
   ingressBody,
   ingressLogs,
   metricSum,
   metricsOf,
+  podV4,
   processExists,
-  removeIngressDeployment,
   serviceAddresses,
   type Answer,
 } from './support/ingress.ts';
@@ -36,8 +40,7 @@ const groupOf = (a: Answer): Group | string => {
 };
 
 describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address', () => {
-  let ironlb: IronLBProcesses | undefined;
-  let ingressPods: LabPod[] = [];
+  let ingressPods: PodView[] = [];
   let ip = '';
   let pki: TestPki | undefined;
   const caFile = join(lab.state.dir, 'ingress-e2e-ca.pem');
@@ -60,14 +63,14 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
       );
     } catch (e) {
       throw new Error(
-        `${(e as Error).message}; last answer: ${last?.status} ${last?.body.slice(0, 300)}\n${ingressLogs(lab)}`,
+        `${(e as Error).message}; last answer: ${last?.status} ${last?.body.slice(0, 300)}\n${await ingressLogs(lab)}`,
         { cause: e },
       );
     }
   };
 
   beforeAll(async () => {
-    ironlb = await startIronLB(lab);
+    await ensureIronLB(lab);
     // ten echo pods over the three nodes; pod i is in group GROUPS[i % 3]
     await Promise.all(
       Array.from({ length: 10 }, (_, i) =>
@@ -108,9 +111,9 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
       },
     });
 
-    const dep = await deployIngress(lab, { nodes: [1, 2] });
+    const dep = await deployIngress(lab);
     ingressPods = dep.pods;
-    if (!dep.address) throw new Error(`the ingress Service got no address\n${ingressLogs(lab)}`);
+    if (!dep.address) throw new Error(`the ingress Service got no address\n${await ingressLogs(lab)}`);
     ip = dep.address;
 
     await create([
@@ -211,22 +214,11 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
 
   afterAll(async () => {
     await lab.api.networking.deleteCollectionNamespacedIngress({ namespace: NS }).catch(() => undefined);
-    await removeIngressDeployment(lab, ingressPods);
     for (const p of lab.state.pods.filter((x) => x.namespace === NS))
       await lab.removePod(p).catch(() => undefined);
     for (const s of ['spread', ...GROUPS])
       await lab.api.core.deleteNamespacedService({ name: s, namespace: NS }).catch(() => undefined);
     await lab.api.core.deleteNamespacedSecret({ name: 'secure-tls', namespace: NS }).catch(() => undefined);
-    if (ironlb) {
-      await stopPid(ironlb.controller).catch(() => undefined);
-      for (const pid of ironlb.speakers.values()) await stopPid(pid).catch(() => undefined);
-    }
-    await lab
-      .kubectl(
-        ['delete', '--ignore-not-found', '--wait=false', '-f', '-'],
-        JSON.stringify({ apiVersion: 'v1', kind: 'List', items: labPools() }),
-      )
-      .catch(() => '');
     pki?.cleanup();
     rmSync(caFile, { force: true });
   });
@@ -499,7 +491,7 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
           '/dev/null',
           '-w',
           '%{http_code}',
-          `http://${p.ips[0]}:${INGRESS_LAB.metricsPort}/readyz`,
+          `http://${podV4(p)}:${INGRESS_LAB.metricsPort}/readyz`,
         ],
         { check: false },
       );
@@ -507,7 +499,7 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
       // the debugging view names certificates but never carries their keys
       const table = await lab.exec(
         'client',
-        ['curl', '-s', '-m', '5', `http://${p.ips[0]}:${INGRESS_LAB.metricsPort}/debug/table`],
+        ['curl', '-s', '-m', '5', `http://${podV4(p)}:${INGRESS_LAB.metricsPort}/debug/table`],
         { check: false },
       );
       expect(table.stdout).toContain(`${NS}/secure-tls`);
@@ -516,16 +508,18 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
   });
 
   it('starts a new HAProxy when it dies, and traffic comes back', async () => {
-    const before = ingressPods.map((p) => haproxyPids(p));
+    const before = await Promise.all(ingressPods.map((p) => haproxyPids(lab, p)));
     for (const pids of before) expect(pids.length).toBeGreaterThan(0);
     for (const pids of before) for (const pid of pids) process.kill(pid, 'SIGKILL');
     await waitFor(
       'new HAProxy processes in every ingress pod',
-      () =>
-        ingressPods.every((p, i) => {
-          const now = haproxyPids(p).filter(processExists);
-          return now.length > 0 && now.every((pid) => !(before[i] ?? []).includes(pid));
-        }),
+      async () => {
+        const now = await Promise.all(ingressPods.map((p) => haproxyPids(lab, p)));
+        return now.every((pids, i) => {
+          const live = pids.filter(processExists);
+          return live.length > 0 && live.every((pid) => !(before[i] ?? []).includes(pid));
+        });
+      },
       { timeoutMs: 30_000 },
     );
     await until(
@@ -549,10 +543,14 @@ describe('ingress (HAProxy driven by ingress/main.ts) through its IronLB address
     expect(leader).toBeDefined();
     if (!leader) return;
     const other = ingressPods.find((p) => p !== leader);
-    const haproxy = haproxyPids(leader);
+    const haproxy = await haproxyPids(lab, leader);
     expect(haproxy.length).toBeGreaterThan(0);
-    process.kill(leader.pid, 'SIGTERM');
-    await waitFor('the leader process to exit', () => !alive(leader.pid) || !processExists(leader.pid), {
+    const [main] = await containerPids(lab, leader, 'ingress');
+    expect(main).toBeTypeOf('number');
+    // SIGTERM to the container's process through the node's containerd (the kubelet restarts it afterwards)
+    const id = leader.containers.get('ingress')?.id ?? '';
+    await lab.ctr(leader.node, ['tasks', 'kill', '-s', 'SIGTERM', id]);
+    await waitFor('the leader process to exit', () => !processExists(main ?? -1), {
       timeoutMs: 20_000,
     });
     expect(haproxy.filter(processExists)).toEqual([]);

@@ -1,4 +1,5 @@
-// L2 mode end to end: IronLB's controller and a speaker per node on the lab, seen from the LAN client
+// L2 mode end to end: IronLB as installed on the lab's nodes (controller Deployment, speaker DaemonSet), seen
+// from the LAN client
 // (<prefix>client, 192.0.2.100 / 2001:db8:0:1::100). Every assertion is an outcome on the wire or in the API:
 // the client's neighbour table, frames captured at the client, HTTP answers through kube-proxy, ServiceL2Status
 // objects, Events and Service conditions, and what each speaker says on /debug/plan and /metrics.
@@ -6,14 +7,13 @@
 // Run: IRONLB_E2E_PREFIX=ironlb-l2- IRONLB_E2E_API_PORT=16451 npx vitest run --project e2e test/e2e/l2.test.ts
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Lab, type LabPod } from '../harness/netlab.ts';
-import { setPodReady, waitForEndpoints } from '../harness/kube.ts';
+import { waitForEndpoints } from '../harness/kube.ts';
 import { run, waitFor } from '../harness/exec.ts';
 import {
   FrameCapture,
   announcers,
   Prober,
   blockAddress,
-  deployIronLB,
   failureWindow,
   httpGet,
   killSpeaker,
@@ -29,13 +29,14 @@ import {
   speakerMetrics,
   speakerPlan,
   stableAnnouncer,
-  stopIronLB,
+  stopSpeaker,
   unblockAddress,
   urlOf,
-  waitExit,
   waitForMembership,
-  type IronLB,
+  waitRestarted,
+  waitSpeakerGone,
 } from './support/l2.ts';
+import { ensureIronLB, speakerPods } from './support/ironlb.ts';
 
 const lab = Lab.attach(inject('labDir'));
 const NS = 'l2-e2e';
@@ -52,7 +53,6 @@ const SQUATTER = {
 };
 const log = (m: string) => console.log(`l2 e2e: ${m}`);
 
-let procs: IronLB | undefined;
 const pods: LabPod[] = [];
 let v4 = '';
 let v6 = '';
@@ -238,10 +238,9 @@ async function nextFreeAddresses(): Promise<[string, string]> {
 
 describe('L2 mode', () => {
   beforeAll(async () => {
-    procs = await deployIronLB(lab);
-    log(
-      `IronLB running: controller ${procs.controller}, speakers ${[...procs.speakers.values()].join(', ')}`,
-    );
+    await ensureIronLB(lab, log);
+    const speakers = [...(await speakerPods(lab)).values()];
+    log(`IronLB running: speakers ${speakers.map((p) => `${p.name} on ${p.nodeName}`).join(', ')}`);
     for (const i of [1, 2, 3]) await addPod(`echo-${i}`, i, 'l2-echo');
     await createService(ECHO, { selector: { app: 'l2-echo' }, ipFamilyPolicy: 'RequireDualStack' });
     await waitForEndpoints(lab.api, NS, ECHO, 3);
@@ -254,7 +253,6 @@ describe('L2 mode', () => {
   afterAll(async () => {
     for (const c of cleanups.reverse()) await c().catch((e: unknown) => log(`cleanup: ${String(e)}`));
     for (const p of [...pods]) await lab.removePod(p).catch(() => undefined);
-    if (procs) await stopIronLB(procs);
     await removeNetns(SQUATTER.netns);
     run(['ip', 'link', 'del', SQUATTER.port], { netns: lab.ns('lan'), check: false });
   });
@@ -425,21 +423,28 @@ describe('L2 mode', () => {
   });
 
   it('moves the addresses when the announcing speaker is killed with SIGKILL, and requests keep working', async () => {
-    if (!procs) throw new Error('IronLB is not running');
     const owner = await settled(KEY, NS, ECHO);
     expect(await resolvedMac(lab, 'client', v4)).toBe(mac(owner));
     expect(await resolvedMac(lab, 'client', v6)).toBe(mac(owner));
-    killSpeaker(procs, owner, 'SIGKILL');
-    cleanups.push(() => restartSpeaker(lab, procs as IronLB, owner));
+    // kill -9 of the speaker container through the node's containerd; the kubelet starts it again by itself
+    const t0 = performance.now();
+    const killed = await killSpeaker(lab, owner, 'SIGKILL');
+    cleanups.push(async () => {
+      await waitRestarted(lab, owner, killed);
+      await waitForMembership(lab);
+    });
     const moved = await clientMacBecomes(
       v4,
       (m) => m !== undefined && m !== mac(owner),
       "the client's IPv4 entry to move",
     );
+    const movedMs = performance.now() - t0;
     const heir = nodeOfMac(lab, moved);
     expect(heir, `new MAC ${moved} belongs to a node`).toBeDefined();
     await clientMacBecomes(v6, (m) => m === moved, "the client's IPv6 entry to move to the same node");
-    expect(await stableAnnouncer(lab, KEY)).toBe(heir);
+    // the heir announces it until the killed speaker is back (the kubelet restarts it within seconds)
+    const survivors = (await announcers(lab, KEY)).filter((i) => i !== owner);
+    expect(survivors).toEqual([heir]);
     await waitFor(`ServiceL2Status to name ${nodeName(heir ?? 0)}`, async () =>
       (await l2StatusNodes(lab, NS, ECHO)).includes(nodeName(heir ?? 0)),
     );
@@ -448,12 +453,15 @@ describe('L2 mode', () => {
 
     // the speaker comes back: one announcer again, and the dead incarnation's status object is gone
     await cleanups.pop()?.();
+    log(
+      `kill -9 of the speaker container on ${nodeName(owner)}: client moved in ${movedMs.toFixed(0)} ms, ` +
+        `the kubelet's restarted speaker is back in membership ${((performance.now() - t0) / 1000).toFixed(1)} s after the kill`,
+    );
     const now = await settled(KEY, NS, ECHO);
     expect(await resolvedMac(lab, 'client', v4)).toBe(mac(now));
   });
 
   it('moves the addresses when the announcing node drops off the LAN, and back to one announcer when it returns', async () => {
-    if (!procs) throw new Error('IronLB is not running');
     const owner = await settled(KEY, NS, ECHO);
     expect(await resolvedMac(lab, 'client', v4)).toBe(mac(owner));
     await setCable(lab, owner, false);
@@ -468,20 +476,23 @@ describe('L2 mode', () => {
     expect(heir).toBeDefined();
     expect(heir).not.toBe(owner);
     await clientMacBecomes(v6, (m) => m === moved, "the client's IPv6 entry to move to the same node");
-    // the node lifecycle controller would mark the lost node's pods NotReady; do it as it would
+    // the node lifecycle controller marks the lost node NotReady and its pods' endpoints not ready
     const lost = pods.find((p) => p.name === `echo-${owner}`);
     if (!lost) throw new Error(`no echo pod on node ${owner}`);
-    const spec = {
-      namespace: NS,
-      name: lost.name,
-      node: nodeName(owner),
-      hostIP: lab.node(owner).v4,
-      podIPs: lost.ips,
-      labels: lost.labels,
-      containerPort: 8080,
-    };
-    await setPodReady(lab.api, spec, false);
-    cleanups.push(() => setPodReady(lab.api, spec, true));
+    await waitFor(
+      `the endpoint of ${lost.name} on the lost node to be not ready`,
+      async () => {
+        const slices = await lab.api.discovery.listNamespacedEndpointSlice({
+          namespace: NS,
+          labelSelector: `kubernetes.io/service-name=${ECHO}`,
+        });
+        const ep = slices.items
+          .flatMap((x) => x.endpoints ?? [])
+          .find((e) => e.targetRef?.name === lost.name);
+        return ep === undefined || ep.conditions?.ready === false;
+      },
+      { timeoutMs: 90_000, intervalMs: 250 },
+    );
     await waitFor(
       'five answers in a row through the new node',
       async () => {
@@ -492,9 +503,16 @@ describe('L2 mode', () => {
     );
 
     // the cable is plugged back: the speakers agree on one announcer and the client's entry names it
-    await cleanups.pop()?.(); // pod Ready again
     await cleanups.pop()?.(); // cable
-    await waitForMembership(lab, procs);
+    await waitFor(
+      `${nodeName(owner)} Ready again`,
+      async () => {
+        const n = await lab.api.core.readNode({ name: nodeName(owner) });
+        return n.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True');
+      },
+      { timeoutMs: 60_000, intervalMs: 250 },
+    );
+    await waitForMembership(lab);
     const now = await settled(KEY, NS, ECHO);
     await clientMacBecomes(
       v4,
@@ -505,21 +523,20 @@ describe('L2 mode', () => {
   });
 
   it('hands over on SIGTERM without a failed request, from a client sending one every 10 ms', async () => {
-    if (!procs) throw new Error('IronLB is not running');
     const owner = await settled(KEY, NS, ECHO);
     await clientMacBecomes(v4, (m) => m === mac(owner), `the client's entry to name node ${owner}`);
-    const pid = procs.speakers.get(owner) ?? -1;
     // 1 s per request: long enough for a loaded machine, shorter than a SYN retransmission after a drop
     const prober = new Prober(lab, 'client', urlOf(v4), { intervalMs: 10, timeoutMs: 1000 });
     cleanups.push(async () => void (await prober.stop()));
     await prober.waitOk(50);
     const from = performance.timeOrigin + performance.now();
-    killSpeaker(procs, owner, 'SIGTERM');
+    // the node leaves the speaker DaemonSet: its pod is deleted, the kubelet sends SIGTERM
+    await stopSpeaker(lab, owner);
     cleanups.push(async () => {
       await unblockAddress(lab, owner, v4);
-      await restartSpeaker(lab, procs as IronLB, owner);
+      await restartSpeaker(lab, owner);
     });
-    await waitExit(pid, 30_000);
+    await waitSpeakerGone(lab, owner, 30_000);
     // the drained node then leaves: nothing it still received for the address would be answered
     await blockAddress(lab, owner, v4);
     await new Promise((r) => setTimeout(r, 1500));
@@ -529,7 +546,7 @@ describe('L2 mode', () => {
       .filter((r) => r.t >= from - 50 && !r.ok)
       .map((r) => `${(r.t - from).toFixed(0)} ms: ${r.err ?? r.status}`);
     expect(w.sent, 'requests sent during the handoff').toBeGreaterThan(100);
-    expect(failed, `failed requests (ms after SIGTERM); log: ${speakerLog(lab, owner)}`).toEqual([]);
+    expect(failed, `failed requests (ms after SIGTERM); log: ${await speakerLog(lab, owner)}`).toEqual([]);
     const heir = nodeOfMac(lab, (await neighbour(lab, 'client', v4))?.lladdr);
     expect(heir).toBeDefined();
     expect(heir).not.toBe(owner);

@@ -1,11 +1,13 @@
 // Smoke tests proving the lab's network is real: kube-proxy carries NodePort traffic from behind the router
-// to pods on every node, and FRR in the router peers with a gobgpd on a node and installs its route.
+// to pods on every node, and FRR in the router peers with a gobgpd on a node and installs its route (node 1
+// leaves IronLB's speaker DaemonSet meanwhile when IronLB is installed: one BGP session per node address).
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { Lab } from '../harness/netlab.ts';
 import { waitForEndpoints } from '../harness/kube.ts';
 import { waitFor, stopPid } from '../harness/exec.ts';
+import { restartSpeaker, speakerPods, stopSpeaker, waitSpeakerGone } from './support/ironlb.ts';
 
 const lab = Lab.attach(inject('labDir'));
 
@@ -54,6 +56,11 @@ describe('lab smoke', () => {
     const dir = lab.state.dir;
     const conf = join(dir, 'smoke-gobgpd.toml');
     const n = lab.node(1);
+    const speaker = (await speakerPods(lab).catch(() => new Map())).has(1);
+    if (speaker) {
+      await stopSpeaker(lab, 1);
+      await waitSpeakerGone(lab, 1);
+    }
     writeFileSync(
       conf,
       `[global.config]\n  as = 64513\n  router-id = "${n.v4}"\n  port = -1\n` +
@@ -109,6 +116,7 @@ describe('lab smoke', () => {
       expect(kernel).toMatch(/proto bgp/);
     } finally {
       await stopPid(pid);
+      if (speaker) await restartSpeaker(lab, 1);
     }
   });
 });

@@ -5,20 +5,16 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAB, Lab, labNamespaces } from '../harness/netlab.ts';
 import { k8sBin, repoRoot } from '../harness/paths.ts';
-import {
-  demonstrate,
-  demonstrateIngress,
-  deployEcho,
-  deployEchoIngress,
-  deployIngress,
-  startIronLB,
-} from './deploy.ts';
+import { demonstrate, demonstrateIngress, deployEcho, deployEchoIngress, deployIngress } from './deploy.ts';
+import { IRONLB_NAMESPACE, demonstrateWebhook, installIronLB } from './install.ts';
 
 const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make lab / make lab-down / make lab-status)
 
   up       remove leftovers, build the lab (control plane + ${3} nodes in network namespaces + FRR router),
-           deploy the echo app (3 pods, Service "demo/echo" of type LoadBalancer), IronLB, the ingress
-           (Service "ironlb-system/ironlb-ingress", Ingress "demo/echo" for echo.lab.example) and leave it running
+           install IronLB from its image and manifests (kubectl apply -k test/lab/overlay: deploy/ + the
+           lab's image, pools and peers), run the echo app (Deployment "demo/echo", 3 pods, Services
+           "demo/echo" and "demo/echo-bgp" of type LoadBalancer) and the Ingress "demo/echo" for
+           echo.lab.example, show them working, and leave it running
   down     stop every lab process and delete every lab namespace
   status   list the lab's namespaces and objects
 
@@ -26,7 +22,7 @@ Options:
   --dir DIR      state directory (default .lab, or $IRONLB_LAB_DIR)
   --prefix P     namespace name prefix (default "ironlb-")
   --crds DIR     CRDs to install (default deploy/crds)
-  --no-ironlb    do not start IronLB's controller, speakers and ingress even when they exist
+  --no-ironlb    do not install IronLB (the echo Services stay <pending>)
   -h, --help     this text`;
 
 const { values, positionals } = parseArgs({
@@ -56,27 +52,33 @@ async function main(): Promise<void> {
     case 'up': {
       const t0 = Date.now();
       const lab = await Lab.up({ dir, prefix: values.prefix, log, crdDir: values.crds });
-      await deployEcho(lab, { log });
       let demo = '';
       let ingressDemo = '';
       let bgpDemo = '';
+      let webhookDemo = '';
+      if (!values['no-ironlb']) await installIronLB(lab, { log });
+      await deployEcho(lab, { log });
       if (!values['no-ironlb']) {
-        const procs = await startIronLB(lab, { log });
-        if (procs.controller > 0) demo = await demonstrate(lab);
-        if (existsSync(join(repoRoot, 'ingress/main.ts'))) {
-          await deployIngress(lab, { log });
-          await deployEchoIngress(lab);
-          if (procs.controller > 0) ingressDemo = await demonstrateIngress(lab);
-        }
+        demo = await demonstrate(lab);
+        webhookDemo = await demonstrateWebhook(lab);
+        await deployIngress(lab, { log });
+        await deployEchoIngress(lab);
+        ingressDemo = await demonstrateIngress(lab);
         // BGP sessions take 5-10 s to come up (gobgpd's first connect), BFD a moment more
-        if (procs.controller > 0)
-          bgpDemo = await demonstrate(lab, { service: 'echo-bgp', from: 'ext', timeoutMs: 60_000 });
+        bgpDemo = await demonstrate(lab, { service: 'echo-bgp', from: 'ext', timeoutMs: 60_000 });
       }
+      const pods = await lab.kubectl(['get', 'pods', '-n', IRONLB_NAMESPACE, '-o', 'wide']);
       const kc = lab.state.hostKubeconfig;
       const kubectl = k8sBin('kubectl');
       console.log(`
 lab: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s
-${demo ? `\n  ${demo}\n` : ''}${ingressDemo ? `  ${ingressDemo}\n` : ''}${bgpDemo ? `  ${bgpDemo}\n` : ''}
+
+${pods.trimEnd()}
+${[demo, bgpDemo, ingressDemo, webhookDemo]
+  .filter(Boolean)
+  .map((l) => `\n  ${l}`)
+  .join('')}
+
   export KUBECONFIG=${kc}
   ${kubectl} get nodes,pods,svc -A
   ip netns exec ${lab.ns('client')} curl -s http://<EXTERNAL-IP>/   # from the LAN client (L2 addresses)
@@ -86,6 +88,7 @@ ${demo ? `\n  ${demo}\n` : ''}${ingressDemo ? `  ${ingressDemo}\n` : ''}${bgpDem
   ip netns exec ${lab.ns('router')} vtysh --vty_socket ${lab.frrDir} -c 'show bgp summary'
   node bin/ironlb.ts why demo/echo --kubeconfig ${kc}   # why pending / who announces
   pools: L2 ${LAB.l2Pool} and ${LAB.l2PoolV6}; BGP ${LAB.bgpPool}
+  ${kubectl} -n ${IRONLB_NAMESPACE} logs ds/ironlb-speaker -c speaker   # IronLB's logs (controller: deploy/ironlb-controller)
   logs:  ${join(dir, 'logs')}
   remove everything with: make lab-down`);
       return;

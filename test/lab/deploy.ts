@@ -1,32 +1,115 @@
-// What `make lab` deploys on top of the bare lab: the echo app, the lab's address pools, and IronLB's own
-// controller and speakers (when their entry points exist).
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+// What `make lab` deploys on the lab's nodes besides IronLB itself (test/lab/install.ts): the echo app as a
+// Deployment of the echo image behind LoadBalancer Services, an Ingress for it, and the checks that show them
+// working from the LAN client and from behind the router.
 import * as k8s from '@kubernetes/client-node';
-import { LAB, type Lab, type LabPod } from '../harness/netlab.ts';
-import { labLivenessKey, labPools } from './install.ts';
-
-export { labLivenessKey, labPools } from './install.ts';
+import type { Lab } from '../harness/netlab.ts';
 import { ensureNamespace, waitForEndpoints } from '../harness/kube.ts';
-import { nodeBin, repoRoot } from '../harness/paths.ts';
+import { IRONLB_NAMESPACE, COMPONENTS, labImage, waitForPods, type PodView } from './install.ts';
 
-/** deployEcho starts one echo pod per node in namespace "demo" and a LoadBalancer Service "echo" for them. */
+export { labPools, labLivenessKey } from './install.ts';
+
+/** ECHO_PORT is the echo app's container port. */
+export const ECHO_PORT = 8080;
+
+/**
+ * echoDeployment returns a Deployment of the echo image: `replicas` pods spread one per node (as far as
+ * nodes go), each told its pod, namespace, node and Service name through the downward API, Ready when it
+ * answers HTTP.
+ */
+export function echoDeployment(
+  lab: Lab,
+  options: {
+    name: string;
+    namespace: string;
+    replicas: number;
+    labels: Record<string, string>;
+    service?: string;
+    nodeSelector?: Record<string, string>;
+  },
+): k8s.V1Deployment {
+  const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
+  return {
+    apiVersion: 'apps/v1',
+    kind: 'Deployment',
+    metadata: { name: options.name, namespace: options.namespace },
+    spec: {
+      replicas: options.replicas,
+      selector: { matchLabels: options.labels },
+      template: {
+        metadata: { labels: options.labels },
+        spec: {
+          terminationGracePeriodSeconds: 5,
+          ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
+          topologySpreadConstraints: [
+            {
+              maxSkew: 1,
+              topologyKey: 'kubernetes.io/hostname',
+              whenUnsatisfiable: 'DoNotSchedule',
+              labelSelector: { matchLabels: options.labels },
+            },
+          ],
+          containers: [
+            {
+              name: 'echo',
+              image: labImage(lab, 'ironlb-echo'),
+              imagePullPolicy: 'Never',
+              ports: [{ name: 'http', containerPort: ECHO_PORT }],
+              env: [
+                { name: 'PORT', value: String(ECHO_PORT) },
+                { name: 'SERVICE_NAME', value: options.service ?? options.name },
+                { name: 'POD_NAME', ...field('metadata.name') },
+                { name: 'POD_NAMESPACE', ...field('metadata.namespace') },
+                { name: 'NODE_NAME', ...field('spec.nodeName') },
+              ],
+              readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+              securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
+            },
+          ],
+        },
+      },
+    },
+  };
+}
+
+/**
+ * runEcho creates (or replaces) an echo Deployment and waits until its pods are Ready; returns them. A pod
+ * that cannot start fails at once with the reason (waitForPods).
+ */
+export async function runEcho(
+  lab: Lab,
+  options: Parameters<typeof echoDeployment>[1] & { log?: (m: string) => void; timeoutMs?: number },
+): Promise<PodView[]> {
+  await ensureNamespace(lab.api, options.namespace);
+  await lab.kubectl(
+    ['apply', '--server-side', '--force-conflicts', '-f', '-'],
+    JSON.stringify(echoDeployment(lab, options)),
+  );
+  return waitForPods(lab, {
+    namespace: options.namespace,
+    selector: Object.entries(options.labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(','),
+    count: options.replicas,
+    what: `deployment ${options.namespace}/${options.name}`,
+    timeoutMs: options.timeoutMs,
+    log: options.log,
+  });
+}
+
+/** deployEcho runs the echo app (one pod per node) in namespace "demo" behind LoadBalancer Services "echo" (L2) and "echo-bgp" (BGP pool). */
 export async function deployEcho(
   lab: Lab,
   options: { log?: (m: string) => void; namespace?: string } = {},
 ): Promise<void> {
   const log = options.log ?? (() => {});
   const ns = options.namespace ?? 'demo';
-  for (const n of lab.state.nodes) {
-    await lab.addPod({
-      namespace: ns,
-      name: `echo-${n.index}`,
-      node: n.index,
-      labels: { app: 'echo' },
-      port: 8080,
-      env: { SERVICE_NAME: 'echo' },
-    });
-  }
+  await runEcho(lab, {
+    name: 'echo',
+    namespace: ns,
+    replicas: lab.state.nodes.length,
+    labels: { app: 'echo' },
+    log,
+  });
   await lab.api.core.createNamespacedService({
     namespace: ns,
     body: {
@@ -52,7 +135,7 @@ export async function deployEcho(
   });
   await waitForEndpoints(lab.api, ns, 'echo', lab.state.nodes.length);
   log(
-    `lab: echo app running (${lab.state.nodes.length} pods) behind Services "${ns}/echo" (L2) and ` +
+    `lab: echo app running (Deployment "${ns}/echo", ${lab.state.nodes.length} pods) behind Services "${ns}/echo" (L2) and ` +
       `"${ns}/echo-bgp" (BGP pool), type LoadBalancer`,
   );
 }
@@ -76,7 +159,8 @@ export async function demonstrate(
     ip = svc.status?.loadBalancer?.ingress?.[0]?.ip;
     if (!ip) await new Promise((r) => setTimeout(r, 250));
   }
-  if (!ip) return `Service "${ns}/${name}" has no external address yet (see .lab/logs/controller.log)`;
+  if (!ip)
+    return `Service "${ns}/${name}" has no external address yet (kubectl -n ironlb-system logs deploy/ironlb-controller)`;
   const url = ip.includes(':') ? `http://[${ip}]/` : `http://${ip}/`;
   while (Date.now() < deadline) {
     const r = await lab.exec(from, ['curl', '-s', '-m', '2', url], { check: false });
@@ -90,161 +174,45 @@ export async function demonstrate(
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns(from)} yet (see .lab/logs/speaker-*.log)`;
+  return `Service "${ns}/${name}" holds ${ip} but it does not answer from ${lab.ns(from)} yet (kubectl -n ironlb-system logs ds/ironlb-speaker -c speaker)`;
 }
 
-/** IronLBProcesses are the pids of what startIronLB started (-1 when not started). */
-export interface IronLBProcesses {
-  controller: number;
-  /** speakers by node index (1-based). */
-  speakers: Map<number, number>;
-}
-
-/** startSpeaker starts the speaker on node i with extra flags; returns its pid. */
-export function startSpeaker(lab: Lab, i: number, extra: string[] = []): number {
-  const n = lab.node(i);
-  return lab.startProcess(
-    `node-${i}`,
-    `speaker-${i}`,
-    [
-      nodeBin,
-      join(repoRoot, 'speaker/main.ts'),
-      `--kubeconfig=${lab.state.labKubeconfig}`,
-      `--node-name=${n.name}`,
-      '--namespace=ironlb-system',
-      ...extra,
-    ],
-    { IRONLB_LIVENESS_KEY: labLivenessKey(lab) },
-  );
-}
-
-/** startController starts the controller in the core namespace with extra flags; returns its pid. */
-export function startController(lab: Lab, extra: string[] = []): number {
-  return lab.startProcess('core', 'controller', [
-    nodeBin,
-    join(repoRoot, 'controller/main.ts'),
-    `--kubeconfig=${lab.state.labKubeconfig}`,
-    '--namespace=ironlb-system',
-    ...extra,
-  ]);
-}
-
-/** startIronLB applies the lab pools and starts the controller in the core namespace and a speaker per node. */
-export async function startIronLB(
-  lab: Lab,
-  options: { log?: (m: string) => void; speakerArgs?: string[]; controllerArgs?: string[] } = {},
-): Promise<IronLBProcesses> {
-  const procs: IronLBProcesses = { controller: -1, speakers: new Map() };
-  const log = options.log ?? (() => {});
-  const controller = join(repoRoot, 'controller/main.ts');
-  const speaker = join(repoRoot, 'speaker/main.ts');
-  const crds = (await lab.kubectl(['get', 'crd', '-o', 'name'])).includes('ipaddresspools.metallb.io');
-  if (!crds) {
-    log('lab: metallb.io CRDs not installed yet: the echo Service stays <pending>');
-    return procs;
-  }
-  await lab.kubectl(['create', 'namespace', 'ironlb-system']).catch(() => '');
-  await lab.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: labPools() }),
-  );
-  log(`lab: pools applied (L2 ${LAB.l2Pool}, ${LAB.l2PoolV6}; BGP ${LAB.bgpPool})`);
-  if (existsSync(controller)) {
-    procs.controller = startController(lab, options.controllerArgs);
-    log('lab: IronLB controller started in ' + lab.ns('core'));
-  } else log('lab: no controller yet (controller/main.ts): the echo Service stays <pending>');
-  if (existsSync(speaker)) {
-    for (const n of lab.state.nodes)
-      procs.speakers.set(n.index, startSpeaker(lab, n.index, options.speakerArgs));
-    log('lab: IronLB speakers started on every node');
-  }
-  return procs;
-}
-
-/** INGRESS_LAB names the lab's ingress objects: namespace, Service, pod label, IngressClass. */
+/** INGRESS_LAB names the ingress objects deploy/ingress.yaml installs: namespace, Service, pod labels, IngressClass. */
 export const INGRESS_LAB = {
-  namespace: 'ironlb-system',
+  namespace: IRONLB_NAMESPACE,
   service: 'ironlb-ingress',
-  labels: { 'app.kubernetes.io/name': 'ironlb-ingress' },
+  deployment: 'ironlb-ingress',
+  labels: { 'app.kubernetes.io/name': 'ironlb', 'app.kubernetes.io/component': 'ingress' },
+  selector: COMPONENTS.ingress.selector,
   className: 'ironlb',
   controller: 'ironlb.io/ingress',
   metricsPort: 10254,
 } as const;
 
-/** IngressDeployment is what deployIngress started: its pods (one per node) and the Service's address. */
+/** IngressDeployment is the installed ingress: its pods and the Service's address. */
 export interface IngressDeployment {
-  pods: LabPod[];
+  pods: PodView[];
   /** address is the ingress Service's load-balancer IPv4 address (undefined when none came in time). */
   address: string | undefined;
 }
 
 /**
- * deployIngress creates the IngressClass "ironlb" (default class), runs ingress/main.ts as lab pods (one per
- * chosen node, default 1 and 2; HAProxy listens on 8080/8443 in each pod) and their Service
- * "ironlb-system/ironlb-ingress" (LoadBalancer, externalTrafficPolicy Local, 80→8080, 443→8443), then waits
- * for the pods' endpoints and, when IronLB runs, for the Service's address.
+ * deployIngress waits for the ingress that installIronLB installed (Deployment "ironlb-system/ironlb-ingress",
+ * two replicas, HAProxy on 8080/8443; Service LoadBalancer with externalTrafficPolicy Local, 80→8080,
+ * 443→8443; IngressClass "ironlb", the lab's default): its pods Ready, its endpoints, the Service's address.
  */
 export async function deployIngress(
   lab: Lab,
-  options: {
-    nodes?: number[];
-    log?: (m: string) => void;
-    extraArgs?: string[];
-    addressTimeoutMs?: number;
-  } = {},
+  options: { log?: (m: string) => void; addressTimeoutMs?: number } = {},
 ): Promise<IngressDeployment> {
   const log = options.log ?? (() => {});
-  const { namespace, service, labels, className, controller } = INGRESS_LAB;
-  const nodes = options.nodes ?? [1, 2].filter((i) => i <= lab.state.nodes.length);
-  await ensureNamespace(lab.api, namespace);
-  const ignoreExists = (e: unknown) => {
-    if (!(e instanceof k8s.ApiException && e.code === 409)) throw e;
-  };
-  await lab.api.networking
-    .createIngressClass({
-      body: {
-        metadata: { name: className, annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
-        spec: { controller },
-      },
-    })
-    .catch(ignoreExists);
-  await lab.api.core
-    .createNamespacedService({
-      namespace,
-      body: {
-        metadata: { name: service, namespace },
-        spec: {
-          type: 'LoadBalancer',
-          externalTrafficPolicy: 'Local',
-          selector: { ...labels },
-          ports: [
-            { name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' },
-            { name: 'https', port: 443, targetPort: 8443, protocol: 'TCP' },
-          ],
-        },
-      },
-    })
-    .catch(ignoreExists);
-  const pods = await Promise.all(
-    nodes.map((i) => {
-      const name = `ironlb-ingress-${i}`;
-      return lab.addPod({
-        namespace,
-        name,
-        node: i,
-        labels: { ...labels },
-        port: 8080,
-        argv: [
-          nodeBin,
-          join(repoRoot, 'ingress/main.ts'),
-          `--kubeconfig=${lab.state.labKubeconfig}`,
-          `--run-dir=${join(lab.state.dir, 'ingress', name)}`,
-          ...(options.extraArgs ?? []),
-        ],
-        env: { IRONLB_NAMESPACE: namespace, IRONLB_POD_NAME: name },
-      });
-    }),
-  );
+  const { namespace, service, className, selector } = INGRESS_LAB;
+  const pods = await waitForPods(lab, {
+    namespace,
+    selector,
+    count: 2,
+    what: `deployment ${namespace}/${service}`,
+  });
   await waitForEndpoints(lab.api, namespace, service, pods.length);
   let address: string | undefined;
   const deadline = Date.now() + (options.addressTimeoutMs ?? 30_000);
@@ -254,7 +222,7 @@ export async function deployIngress(
     if (!address) await new Promise((r) => setTimeout(r, 250));
   }
   log(
-    `lab: ingress running on ${nodes.map((i) => lab.node(i).name).join(', ')} behind Service ` +
+    `lab: ingress running on ${pods.map((p) => p.nodeName).join(', ')} behind Service ` +
       `"${namespace}/${service}" (${address ?? 'no address yet'}), IngressClass "${className}" (default)`,
   );
   return { pods, address };
@@ -305,7 +273,7 @@ export async function demonstrateIngress(
     if (!ip) await new Promise((r) => setTimeout(r, 250));
   }
   if (!ip)
-    return `Ingress "${namespace}/echo" has no address yet (see .lab/logs/pod-ironlb-system-ironlb-ingress-*.log)`;
+    return `Ingress "${namespace}/echo" has no address yet (kubectl -n ironlb-system logs deploy/ironlb-ingress)`;
   while (Date.now() < deadline) {
     const r = await lab.exec(
       'client',

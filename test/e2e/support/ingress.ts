@@ -1,10 +1,10 @@
 // Helpers for the ingress end-to-end tests: curl from the LAN client (HTTP and HTTPS with --resolve), the
-// ingress pods' metrics and HAProxy processes, compact Ingress objects, and the cleanup of what a test made.
+// ingress pods' metrics, logs and HAProxy processes (through the node's containerd), compact Ingress objects.
 import * as k8s from '@kubernetes/client-node';
-import { readFileSync, readdirSync } from 'node:fs';
-import type { Lab, LabPod } from '../../harness/netlab.ts';
-import { run } from '../../harness/exec.ts';
+import { readFileSync } from 'node:fs';
+import type { Lab } from '../../harness/netlab.ts';
 import { INGRESS_LAB } from '../../lab/deploy.ts';
+import { listPods, type PodView } from '../../lab/install.ts';
 
 /** Answer is one curl exchange from the client: status, the redirect target if any, and the body. */
 export interface Answer {
@@ -94,10 +94,10 @@ export async function curlMany(
 }
 
 /** metricsOf fetches an ingress pod's /metrics from the client and returns `name{labels} value` → value. */
-export async function metricsOf(lab: Lab, pod: LabPod): Promise<Map<string, number>> {
+export async function metricsOf(lab: Lab, pod: PodView): Promise<Map<string, number>> {
   const r = await lab.exec(
     'client',
-    ['curl', '-s', '-m', '5', `http://${pod.ips[0]}:${INGRESS_LAB.metricsPort}/metrics`],
+    ['curl', '-s', '-m', '5', `http://${podV4(pod)}:${INGRESS_LAB.metricsPort}/metrics`],
     { check: false },
   );
   const out = new Map<string, number>();
@@ -124,19 +124,37 @@ export function metricSum(
   return sum;
 }
 
-/** haproxyPids lists the HAProxy processes (master and workers) running in a pod's namespace. */
-export function haproxyPids(pod: LabPod): number[] {
-  const pids = run(['ip', 'netns', 'pids', pod.netns], { check: false })
-    .stdout.split('\n')
-    .filter(Boolean)
-    .map(Number);
-  return pids.filter((pid) => {
+/** podV4 is a pod's IPv4 address. */
+export function podV4(pod: PodView): string {
+  return pod.ips.find((a) => !a.includes(':')) ?? pod.ips[0] ?? '';
+}
+
+/** containerPids lists the host pids of every process in a pod's container (`ctr task ps` on its node). */
+export async function containerPids(lab: Lab, pod: PodView, container: string): Promise<number[]> {
+  const id = pod.containers.get(container)?.id;
+  if (!id) return [];
+  const out = await lab.ctr(pod.node, ['tasks', 'ps', id]).catch(() => '');
+  return out
+    .split('\n')
+    .slice(1)
+    .map((l) => Number(l.trim().split(/\s+/)[0]))
+    .filter((n) => Number.isInteger(n) && n > 0);
+}
+
+/** haproxyPids lists the HAProxy processes (master and workers) running in an ingress pod's container. */
+export async function haproxyPids(lab: Lab, pod: PodView): Promise<number[]> {
+  return (await containerPids(lab, pod, 'ingress')).filter((pid) => {
     try {
       return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'haproxy';
     } catch {
       return false;
     }
   });
+}
+
+/** ingressPods lists the ingress Deployment's live pods. */
+export async function ingressPods(lab: Lab): Promise<PodView[]> {
+  return listPods(lab, INGRESS_LAB.namespace, INGRESS_LAB.selector);
 }
 
 /** processExists tells whether a pid is still a live process (not a zombie). */
@@ -197,29 +215,14 @@ export async function serviceAddresses(lab: Lab, namespace: string, name: string
   return (svc.status?.loadBalancer?.ingress ?? []).map((a) => a.ip ?? a.hostname ?? '').sort();
 }
 
-/** logTail returns the last lines of every ingress pod log, for failure messages. */
-export function ingressLogs(lab: Lab, lines = 30): string {
-  const dir = `${lab.state.dir}/logs`;
-  return readdirSync(dir)
-    .filter((f) => f.startsWith(`pod-${INGRESS_LAB.namespace}-ironlb-ingress`))
-    .map((f) => {
-      const all = readFileSync(`${dir}/${f}`, 'utf8').trimEnd().split('\n');
-      return `--- ${f}\n${all.slice(-lines).join('\n')}`;
-    })
-    .join('\n');
-}
-
-/**
- * removeIngressDeployment undoes deployIngress: its pods, its Service, the IngressClass and the Lease.
- * Every step is tried even when an earlier one fails.
- */
-export async function removeIngressDeployment(lab: Lab, pods: readonly LabPod[]): Promise<void> {
-  const { namespace, service, className } = INGRESS_LAB;
-  const quiet = async (p: Promise<unknown>) => {
-    await p.catch(() => undefined);
-  };
-  for (const p of pods) await quiet(lab.removePod(p));
-  await quiet(lab.api.core.deleteNamespacedService({ name: service, namespace }));
-  await quiet(lab.api.networking.deleteIngressClass({ name: className }));
-  await quiet(lab.api.coordination.deleteNamespacedLease({ name: 'ironlb-ingress', namespace }));
+/** ingressLogs returns the last lines of every ingress pod's log (`kubectl logs`), for failure messages. */
+export async function ingressLogs(lab: Lab, lines = 30): Promise<string> {
+  const out: string[] = [];
+  for (const p of await ingressPods(lab).catch(() => [])) {
+    const text = await lab
+      .kubectl(['logs', '-n', p.namespace, p.name, '-c', 'ingress', `--tail=${lines}`])
+      .catch((e: unknown) => String(e));
+    out.push(`--- ${p.name} on ${p.nodeName}\n${text.trimEnd()}`);
+  }
+  return out.join('\n');
 }

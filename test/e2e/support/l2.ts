@@ -1,37 +1,34 @@
-// Helpers for L2 end-to-end tests and the failover benchmark: start IronLB on the lab and keep the pids,
-// ask the speakers what they decided (/debug/plan on their metrics port), read the client's neighbour table,
-// watch it change (`ip monitor neigh`), and run the open-loop HTTP prober in the client's namespace.
+// Helpers for L2 end-to-end tests and the failover benchmark: who announces what (the speakers' /debug/plan,
+// ServiceL2Status objects), the client's neighbour table and its changes (`ip monitor neigh`), frames on the
+// wire, and the open-loop HTTP prober in the client's namespace. The speakers themselves: ./ironlb.ts.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Lab } from '../../harness/netlab.ts';
-import { alive, run, stopPid, waitFor } from '../../harness/exec.ts';
+import { run, stopPid, waitFor } from '../../harness/exec.ts';
 import { nodeBin, repoRoot } from '../../harness/paths.ts';
-import { labPools, startController, startSpeaker } from '../../lab/deploy.ts';
-import type { ServiceL2Plan } from '../../../src/announce/l2plan.ts';
+import { IRONLB_NAMESPACE } from '../../lab/install.ts';
 import type { ProbeRecord } from './prober.ts';
+import { speakerPlan } from './ironlb.ts';
+
+export {
+  SPEAKER_METRICS_PORT,
+  killSpeaker,
+  restartSpeaker,
+  speakerLog,
+  speakerMetrics,
+  speakerPlan,
+  speakerPods,
+  stopSpeaker,
+  waitForMembership,
+  waitRestarted,
+  waitSpeakerGone,
+  type SpeakerPlan,
+} from './ironlb.ts';
 
 /** LB_NAMESPACE is where the lab keeps the metallb.io objects and the ServiceL2Status objects. */
-export const LB_NAMESPACE = 'ironlb-system';
-/** SPEAKER_METRICS_PORT is the speakers' metrics port inside each node namespace. */
-export const SPEAKER_METRICS_PORT = 7472;
-
-/** IronLB is what deployIronLB started: the controller's pid and each speaker's pid by node index. */
-export interface IronLB {
-  controller: number;
-  speakers: Map<number, number>;
-  speakerArgs: string[];
-}
-
-/** SpeakerPlan is a speaker's /debug/plan answer. */
-export interface SpeakerPlan {
-  node: string;
-  alive: string[];
-  services: ServiceL2Plan[];
-  conflicts: Record<string, string>;
-}
+export const LB_NAMESPACE = IRONLB_NAMESPACE;
 
 /** NeighbourEntry is one row of `ip -j neigh`. */
 export interface NeighbourEntry {
@@ -39,140 +36,6 @@ export interface NeighbourEntry {
   dev?: string;
   lladdr?: string;
   state?: string[];
-}
-
-/** l2Config is the L2 part of the lab's configuration: its address pools and the L2Advertisement. */
-export function l2Config(): object[] {
-  return labPools().filter((o) =>
-    ['IPAddressPool', 'L2Advertisement'].includes((o as { kind: string }).kind),
-  );
-}
-
-/**
- * deployIronLB applies the lab's pools and L2Advertisement (no BGP peers: nothing but L2 runs), starts the
- * controller and one speaker per node, and waits until every speaker is ready and sees every other one alive.
- */
-export async function deployIronLB(
-  lab: Lab,
-  options: { speakerArgs?: string[]; controllerArgs?: string[] } = {},
-): Promise<IronLB> {
-  await lab.kubectl(['create', 'namespace', LB_NAMESPACE]).catch(() => '');
-  await lab.kubectl(
-    ['apply', '-f', '-'],
-    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: l2Config() }),
-  );
-  const speakerArgs = options.speakerArgs ?? [];
-  const procs: IronLB = {
-    controller: startController(lab, options.controllerArgs ?? []),
-    speakers: new Map(),
-    speakerArgs,
-  };
-  for (const n of lab.state.nodes) procs.speakers.set(n.index, startSpeaker(lab, n.index, speakerArgs));
-  await waitForMembership(lab, procs);
-  return procs;
-}
-
-/**
- * findIronLB finds an IronLB already running on the lab (a controller in the core namespace, a speaker in every
- * node namespace, as `make lab` starts them), or returns undefined.
- */
-export function findIronLB(lab: Lab): IronLB | undefined {
-  const find = (role: string, entry: string): number | undefined =>
-    run(['ip', 'netns', 'pids', lab.ns(role)], { check: false })
-      .stdout.split('\n')
-      .filter(Boolean)
-      .map(Number)
-      .find((pid) => {
-        try {
-          return readFileSync(`/proc/${pid}/cmdline`, 'utf8')
-            .split('\0')
-            .some((a) => a.endsWith(entry));
-        } catch {
-          return false;
-        }
-      });
-  const speakers = new Map<number, number>();
-  for (const n of lab.state.nodes) {
-    const pid = find(`node-${n.index}`, 'speaker/main.ts');
-    if (pid === undefined) return undefined;
-    speakers.set(n.index, pid);
-  }
-  return { controller: find('core', 'controller/main.ts') ?? -1, speakers, speakerArgs: [] };
-}
-
-/** stopIronLB stops every process deployIronLB (or restartSpeaker) started; SIGKILL after a grace period. */
-export async function stopIronLB(procs: IronLB): Promise<void> {
-  await Promise.all([procs.controller, ...procs.speakers.values()].map((pid) => stopPid(pid, 4000)));
-}
-
-/** speakerLog is the log file of node i's speaker. */
-export function speakerLog(lab: Lab, i: number): string {
-  return join(lab.state.dir, 'logs', `speaker-${i}.log`);
-}
-
-/** speakerPlan asks node i's speaker for its plan; undefined when it does not answer. */
-export async function speakerPlan(lab: Lab, i: number): Promise<SpeakerPlan | undefined> {
-  const r = await lab.exec(
-    `node-${i}`,
-    ['curl', '-s', '-m', '2', `http://127.0.0.1:${SPEAKER_METRICS_PORT}/debug/plan`],
-    { check: false, timeoutMs: 5000 },
-  );
-  if (r.code !== 0 || !r.stdout) return undefined;
-  try {
-    return JSON.parse(r.stdout) as SpeakerPlan;
-  } catch {
-    return undefined;
-  }
-}
-
-/** speakerMetrics returns node i's speaker's /metrics text ('' when it does not answer). */
-export async function speakerMetrics(lab: Lab, i: number): Promise<string> {
-  const r = await lab.exec(
-    `node-${i}`,
-    ['curl', '-s', '-m', '2', `http://127.0.0.1:${SPEAKER_METRICS_PORT}/metrics`],
-    { check: false, timeoutMs: 5000 },
-  );
-  return r.code === 0 ? r.stdout : '';
-}
-
-/**
- * waitForMembership waits until every running speaker of procs is ready and sees exactly the running speakers
- * alive (a restarted speaker has rejoined everywhere).
- */
-export async function waitForMembership(lab: Lab, procs: IronLB, timeoutMs = 90_000): Promise<void> {
-  const running = () =>
-    [...procs.speakers.entries()].filter(([, pid]) => alive(pid)).map(([i]) => lab.node(i).name);
-  for (const [i] of procs.speakers) {
-    await waitFor(
-      `speaker on node ${i} to see the running speakers alive`,
-      async () => {
-        if (!alive(procs.speakers.get(i) ?? -1)) return true;
-        const p = await speakerPlan(lab, i);
-        return p && JSON.stringify([...p.alive].sort()) === JSON.stringify(running().sort());
-      },
-      { timeoutMs, intervalMs: 250, log: speakerLog(lab, i) },
-    );
-  }
-}
-
-/** restartSpeaker starts node i's speaker again (after a kill) and waits until every speaker sees it. */
-export async function restartSpeaker(lab: Lab, procs: IronLB, i: number): Promise<void> {
-  const old = procs.speakers.get(i);
-  if (old !== undefined && alive(old)) await stopPid(old, 4000);
-  procs.speakers.set(i, startSpeaker(lab, i, procs.speakerArgs));
-  await waitForMembership(lab, procs);
-}
-
-/** killSpeaker sends SIGKILL to node i's speaker. */
-export function killSpeaker(procs: IronLB, i: number, signal: NodeJS.Signals = 'SIGKILL'): void {
-  const pid = procs.speakers.get(i);
-  if (pid === undefined) throw new RangeError(`No speaker was started on node ${i}`);
-  process.kill(pid, signal);
-}
-
-/** waitExit waits until a pid is gone. */
-export async function waitExit(pid: number, timeoutMs = 20_000): Promise<void> {
-  await waitFor(`process ${pid} to exit`, () => !alive(pid), { timeoutMs, intervalMs: 20 });
 }
 
 /**
