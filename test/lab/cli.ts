@@ -21,6 +21,7 @@ const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make la
 Options:
   --dir DIR      state directory (default .lab, or $IRONLB_LAB_DIR)
   --prefix P     namespace name prefix (default "ironlb-")
+  --api-port N   host port of the API server forwarder on 127.0.0.1 (default 16443, or $IRONLB_LAB_API_PORT)
   --crds DIR     CRDs to install (default deploy/crds)
   --no-ironlb    do not install IronLB (the echo Services stay <pending>)
   -h, --help     this text`;
@@ -30,6 +31,7 @@ const { values, positionals } = parseArgs({
   options: {
     dir: { type: 'string', default: process.env.IRONLB_LAB_DIR ?? join(repoRoot, '.lab') },
     prefix: { type: 'string', default: 'ironlb-' },
+    'api-port': { type: 'string', default: process.env.IRONLB_LAB_API_PORT ?? '16443' },
     'no-ironlb': { type: 'boolean', default: false },
     crds: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
@@ -51,7 +53,13 @@ async function main(): Promise<void> {
   switch (cmd) {
     case 'up': {
       const t0 = Date.now();
-      const lab = await Lab.up({ dir, prefix: values.prefix, log, crdDir: values.crds });
+      const lab = await Lab.up({
+        dir,
+        prefix: values.prefix,
+        log,
+        crdDir: values.crds,
+        hostApiPort: Number(values['api-port']),
+      });
       let demo = '';
       let ingressDemo = '';
       let bgpDemo = '';
