@@ -39,6 +39,7 @@ export function echoDeployment(
         metadata: { labels: options.labels },
         spec: {
           terminationGracePeriodSeconds: 5,
+          automountServiceAccountToken: false,
           ...(options.nodeSelector ? { nodeSelector: options.nodeSelector } : {}),
           topologySpreadConstraints: [
             {
