@@ -160,6 +160,12 @@ const WAITING_FATAL = new Set([
 export function podProblem(pod: k8s.V1Pod): string | undefined {
   const name = `${pod.metadata?.namespace}/${pod.metadata?.name}`;
   for (const c of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    // a container of a pod that is not Ready yet that failed: it is starting in a loop (the kubelet backs off)
+    const t = c.state?.terminated;
+    if (t && t.exitCode !== 0 && !c.ready)
+      return `Pod "${name}" container "${c.name}" exited ${t.exitCode}${t.reason ? ` (${t.reason})` : ''}${
+        t.message ? `: ${t.message.trim().slice(0, 300)}` : ''
+      }; the kubelet restarts it (${c.restartCount} restarts so far)`;
     const w = c.state?.waiting;
     if (w?.reason && WAITING_FATAL.has(w.reason)) {
       const last = c.lastState?.terminated;

@@ -137,6 +137,25 @@ describe('podProblem', () => {
     expect(
       podProblem(
         pod({
+          phase: 'Running',
+          containerStatuses: [
+            {
+              name: 'speaker',
+              image: 'localhost/ironlb:x',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { terminated: { exitCode: 2, reason: 'Error' } },
+            },
+          ],
+        }),
+      ),
+    ).toBe(
+      'Pod "ironlb-system/ironlb-speaker-x" container "speaker" exited 2 (Error); the kubelet restarts it (0 restarts so far)',
+    );
+    expect(
+      podProblem(
+        pod({
           phase: 'Pending',
           conditions: [
             { type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/3 nodes' },
