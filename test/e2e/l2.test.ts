@@ -23,6 +23,7 @@ import {
   removeNetns,
   resolvedMac,
   restartSpeaker,
+  serviceEndpoints,
   serviceIPs,
   setCable,
   speakerLog,
@@ -482,13 +483,7 @@ describe('L2 mode', () => {
     await waitFor(
       `the endpoint of ${lost.name} on the lost node to be not ready`,
       async () => {
-        const slices = await lab.api.discovery.listNamespacedEndpointSlice({
-          namespace: NS,
-          labelSelector: `kubernetes.io/service-name=${ECHO}`,
-        });
-        const ep = slices.items
-          .flatMap((x) => x.endpoints ?? [])
-          .find((e) => e.targetRef?.name === lost.name);
+        const ep = (await serviceEndpoints(lab, NS, ECHO)).find((e) => e.targetRef?.name === lost.name);
         return ep === undefined || ep.conditions?.ready === false;
       },
       { timeoutMs: 90_000, intervalMs: 250 },

@@ -27,6 +27,7 @@ import {
   failureWindow,
   nodeOfMac,
   resolvedMac,
+  serviceEndpoints,
   serviceIPs,
   setCable,
   stableAnnouncer,
@@ -48,6 +49,8 @@ const log = (m: string) => console.log(`nodes e2e: ${m}`);
 const now = () => performance.timeOrigin + performance.now();
 const secs = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 const cleanups: (() => Promise<void>)[] = [];
+/** kubectlLB runs kubectl in IronLB's namespace. */
+const kubectlLB = (...args: string[]) => lab.kubectl(['-n', IRONLB_NAMESPACE, ...args]);
 
 async function createService(name: string, spec: object): Promise<void> {
   await lab.api.core.createNamespacedService({
@@ -173,13 +176,9 @@ describe('IronLB on real nodes', () => {
         const endpointsMs = await waitFor(
           `the endpoints on ${node} to leave the EndpointSlices of "${key}"`,
           async () => {
-            const slices = await lab.api.discovery.listNamespacedEndpointSlice({
-              namespace: NS,
-              labelSelector: `kubernetes.io/service-name=${svc}`,
-            });
-            const onNode = slices.items
-              .flatMap((x) => x.endpoints ?? [])
-              .filter((e) => e.nodeName === node && e.conditions?.ready !== false);
+            const onNode = (await serviceEndpoints(lab, NS, svc)).filter(
+              (e) => e.nodeName === node && e.conditions?.ready !== false,
+            );
             return onNode.length === 0 ? now() - from : undefined;
           },
           { timeoutMs: 90_000, intervalMs: 100 },
@@ -256,15 +255,13 @@ describe('IronLB on real nodes', () => {
     cleanups.push(async () => void (await prober.stop()));
     await prober.waitOk(50);
     const from = now();
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
+    await kubectlLB(
       'set',
       'image',
       `daemonset/${COMPONENTS.speaker.name}`,
       `speaker=${next}`,
       `gobgpd=${next}`,
-    ]);
+    );
     await waitFor(
       'every speaker pod to run the new tag and be Ready',
       async () => {
@@ -303,21 +300,8 @@ describe('IronLB on real nodes', () => {
   it('rollout of the controller Deployment: no Service changes address, and the new controller allocates', async () => {
     const addresses = await serviceAddresses();
     const from = now();
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
-      'rollout',
-      'restart',
-      `deployment/${COMPONENTS.controller.name}`,
-    ]);
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
-      'rollout',
-      'status',
-      `deployment/${COMPONENTS.controller.name}`,
-      '--timeout=180s',
-    ]);
+    await kubectlLB('rollout', 'restart', `deployment/${COMPONENTS.controller.name}`);
+    await kubectlLB('rollout', 'status', `deployment/${COMPONENTS.controller.name}`, '--timeout=180s');
     const rolledMs = now() - from;
     expect(await serviceAddresses()).toEqual(addresses);
     await createService('after-rollout', {});
@@ -367,7 +351,7 @@ describe('IronLB on real nodes', () => {
   /** rolledOut waits (bounded) until a workload's rollout is complete: the broken pods are gone. */
   async function rolledOut(component: 'controller' | 'speaker'): Promise<void> {
     const { kind, name } = COMPONENTS[component];
-    await lab.kubectl(['-n', IRONLB_NAMESPACE, 'rollout', 'status', `${kind}/${name}`, '--timeout=180s']);
+    await kubectlLB('rollout', 'status', `${kind}/${name}`, '--timeout=180s');
     await waitForIronLB(lab, { wait: [component], log });
     await waitForMembership(lab);
   }
@@ -383,21 +367,19 @@ describe('IronLB on real nodes', () => {
   function undo(component: 'controller' | 'speaker'): () => Promise<void> {
     return async () => {
       const { kind, name } = COMPONENTS[component];
-      await lab.kubectl(['-n', IRONLB_NAMESPACE, 'rollout', 'undo', `${kind}/${name}`]);
+      await kubectlLB('rollout', 'undo', `${kind}/${name}`);
       await rolledOut(component);
     };
   }
 
   it('a missing image is named in kubectl get pods, the Events and the lab output within seconds', async () => {
     cleanups.push(undo('controller'));
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
+    await kubectlLB(
       'set',
       'image',
       `deployment/${COMPONENTS.controller.name}`,
       'controller=localhost/ironlb:does-not-exist',
-    ]);
+    );
     const { pods } = await expectFastFailure('controller', /ErrImageNeverPull/, 'missing image');
     expect(pods).toMatch(/ErrImageNeverPull/);
     await cleanups.pop()?.();
@@ -406,16 +388,14 @@ describe('IronLB on real nodes', () => {
   it('a crash-looping speaker is named with its exit code within seconds', async () => {
     cleanups.push(undo('speaker'));
     // a liveness key shorter than 16 bytes: the speaker refuses to start (exit 2)
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
+    await kubectlLB(
       'set',
       'env',
       `daemonset/${COMPONENTS.speaker.name}`,
       '-c',
       'speaker',
       'IRONLB_LIVENESS_KEY=too-short',
-    ]);
+    );
     const { message } = await expectFastFailure(
       'speaker',
       /CrashLoopBackOff|exited/,
@@ -440,13 +420,7 @@ describe('IronLB on real nodes', () => {
       '-p',
       JSON.stringify([{ op: 'remove', path: `/rules/${at}` }]),
     ]);
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
-      'rollout',
-      'restart',
-      `deployment/${COMPONENTS.controller.name}`,
-    ]);
+    await kubectlLB('rollout', 'restart', `deployment/${COMPONENTS.controller.name}`);
     const { message } = await expectFastFailure('controller', /RBAC|forbidden/i, 'RBAC denial');
     expect(message).toMatch(/namespaces/);
     await cleanups.pop()?.();

@@ -1,6 +1,7 @@
 // Helpers for L2 end-to-end tests and the failover benchmark: who announces what (the speakers' /debug/plan,
 // ServiceL2Status objects), the client's neighbour table and its changes (`ip monitor neigh`), frames on the
 // wire, and the open-loop HTTP prober in the client's namespace. The speakers themselves: ./ironlb.ts.
+import type * as k8s from '@kubernetes/client-node';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
@@ -77,6 +78,15 @@ export async function serviceIPs(lab: Lab, namespace: string, name: string, n = 
     },
     { timeoutMs: 60_000, intervalMs: 250 },
   );
+}
+
+/** serviceEndpoints lists the endpoints of every EndpointSlice of Service `namespace/name`. */
+export async function serviceEndpoints(lab: Lab, namespace: string, name: string): Promise<k8s.V1Endpoint[]> {
+  const slices = await lab.api.discovery.listNamespacedEndpointSlice({
+    namespace,
+    labelSelector: `kubernetes.io/service-name=${name}`,
+  });
+  return slices.items.flatMap((x) => x.endpoints ?? []);
 }
 
 /** urlOf returns http://ip:port/path with IPv6 bracketed. */
