@@ -322,6 +322,7 @@ describe('IronLB on real nodes', () => {
       selector: COMPONENTS[component].selector,
       count: component === 'controller' ? 2 : lab.state.nodes.length,
       what: `${COMPONENTS[component].kind} ${COMPONENTS[component].name}`,
+      workload: COMPONENTS[component],
       timeoutMs: 120_000,
       log: (m) => lines.push(m),
     }).then(

@@ -201,6 +201,8 @@ export async function waitForPods(
     selector: string;
     count?: number;
     what: string;
+    /** workload: also wait until its rollout is complete (every pod of the current template, none older). */
+    workload?: { kind: string; name: string };
     timeoutMs?: number;
     log?: (m: string) => void;
   },
@@ -248,12 +250,35 @@ export async function waitForPods(
     }
     const ready = pods.filter((p) => podView(lab, p).ready);
     last = `${ready.length}/${want} Ready (${pods.map(podLine).join('; ') || 'no pods yet'})`;
-    if (ready.length >= want) return ready.map((p) => podView(lab, p));
+    const rolled = options.workload ? await rolloutComplete(lab, options.namespace, options.workload) : true;
+    if (ready.length >= want && rolled) return ready.map((p) => podView(lab, p));
     await sleep(500);
   }
   throw new PodStartError(
     `Timed out waiting for ${options.what}: ${last}${await warningEvents(lab, options.namespace)}`,
   );
+}
+
+/**
+ * rolloutComplete tells whether a Deployment's or DaemonSet's rollout is complete, as `kubectl rollout status`
+ * judges it: the controller saw the latest spec, every replica runs the current template and is available.
+ */
+export async function rolloutComplete(
+  lab: Lab,
+  namespace: string,
+  workload: { kind: string; name: string },
+): Promise<boolean> {
+  const w = JSON.parse(
+    await lab.kubectl(['get', workload.kind, workload.name, '-n', namespace, '-o', 'json']),
+  ) as { metadata: { generation?: number }; spec: { replicas?: number }; status?: Record<string, number> };
+  const st = w.status ?? {};
+  if ((st.observedGeneration ?? 0) < (w.metadata.generation ?? 0)) return false;
+  if (workload.kind.toLowerCase() === 'daemonset') {
+    const want = st.desiredNumberScheduled ?? 0;
+    return st.updatedNumberScheduled === want && st.numberAvailable === want;
+  }
+  const want = w.spec.replicas ?? 1;
+  return st.updatedReplicas === want && st.replicas === want && st.availableReplicas === want;
 }
 
 /** podLine is one pod's state in a few words: "name on node: Running, Ready (2 restarts)". */
@@ -322,6 +347,7 @@ export async function waitForIronLB(lab: Lab, options: InstallOptions = {}): Pro
       selector: COMPONENTS[c].selector,
       count: count[c],
       what: `${COMPONENTS[c].kind} ${COMPONENTS[c].name}`,
+      workload: COMPONENTS[c],
       timeoutMs: options.timeoutMs,
       log: options.log,
     });
