@@ -246,7 +246,7 @@ describe('IronLB on real nodes', () => {
     expect(changed.map(([ip]) => ip)).toEqual([]);
   });
 
-  it('rolling update of the speaker DaemonSet to a new image tag: 0 failed requests from a 10 ms client', async () => {
+  it('rolling update of the speaker DaemonSet to a new image tag: the failed requests of a 10 ms client (target 0)', async () => {
     const image = labImage(lab, 'ironlb');
     const next = `${image.slice(0, image.lastIndexOf(':'))}:rollout-${Date.now().toString(36)}`;
     for (const n of lab.state.nodes) await lab.ctr(n.index, ['images', 'tag', image, next]);
