@@ -37,8 +37,8 @@ export interface ControlPlaneOptions {
   /**
    * cluster runs what a cluster with real kubelets needs: kube-scheduler, every default controller of
    * kube-controller-manager (node lifecycle with nodeMonitorGracePeriod), the Node authorizer and the
-   * NodeRestriction and ServiceAccount admission plugins, and a client certificate for the API server to reach
-   * kubelets. Without it (integration tests) only the controllers the API-only tests need run.
+   * NodeRestriction and ServiceAccount admission plugins, a client certificate for the API server to reach
+   * kubelets, and webhooks called at their pods' addresses (aggregator routing). Without it (integration tests) only the controllers the API-only tests need run.
    */
   cluster?: { nodeMonitorGracePeriod: string };
   log?: (msg: string) => void;
@@ -182,6 +182,9 @@ export class ControlPlane {
                 `--kubelet-client-certificate=${kubeletClient.cert}`,
                 `--kubelet-client-key=${kubeletClient.key}`,
                 '--kubelet-preferred-address-types=InternalIP,Hostname',
+                // admission webhooks (and aggregated APIs) are called at a ready endpoint's pod address, which
+                // the core routes through its node; the core runs no kube-proxy to reach a ClusterIP
+                '--enable-aggregator-routing=true',
               ]
             : ['--disable-admission-plugins=ServiceAccount']),
           '--service-account-issuer=https://kubernetes.default.svc.cluster.local',
