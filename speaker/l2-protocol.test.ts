@@ -8,7 +8,7 @@ import { createLogger } from '../edge/log.ts';
 import type { SpeakerSnapshot } from '../src/announce/snapshot.ts';
 import type { AnnounceService } from '../src/announce/l2plan.ts';
 import { parseConfig } from '../src/config/parse.ts';
-import type { Desired } from './l2-announcer.ts';
+import { recordingWire } from '../test/support/l2-wire.ts';
 import { CONFLICT_METRIC_HOLD_MS, L2Protocol, type L2WireHooks, type StatusSink } from './l2-protocol.ts';
 import { SpeakerMetrics } from './metrics.ts';
 import type { ConflictReport, StatusEntry } from './status-objects.ts';
@@ -46,9 +46,8 @@ const snapshot = (services: AnnounceService[]): SpeakerSnapshot => ({
 
 function setup() {
   const clock = new ManualClock(1_000_000);
-  const applied: Desired[] = [];
-  const calls: string[] = [];
-  let hooks: L2WireHooks | undefined;
+  const wire = recordingWire();
+  const calls = wire.calls;
   const synced: (readonly StatusEntry[])[] = [];
   const status: StatusSink = {
     sync: (e) => void synced.push(e),
@@ -66,18 +65,7 @@ function setup() {
     mode: 'evenSpread',
     ignoreExcludeLabel: false,
     handoffMs: 1500,
-    wire: (h) => {
-      hooks = h;
-      return {
-        apply: (d) => void applied.push(d),
-        announcedOn: () => ['eth0'],
-        conflicts: new Map(),
-        localMacs: () => [],
-        eligibleInterfaces: () => ['eth0'],
-        quiesce: () => void calls.push('quiesce'),
-        close: () => void calls.push('close'),
-      };
-    },
+    wire: wire.make,
     status,
     recorder,
     getService: (key) =>
@@ -87,7 +75,17 @@ function setup() {
     log: createLogger('test', 'silent'),
     clock,
   });
-  return { clock, applied, calls, synced, events, reports, metrics, l2, hooks: () => hooks as L2WireHooks };
+  return {
+    clock,
+    applied: wire.applied,
+    calls,
+    synced,
+    events,
+    reports,
+    metrics,
+    l2,
+    hooks: () => wire.hooks as L2WireHooks,
+  };
 }
 
 const conflictSeries = async (m: SpeakerMetrics) =>

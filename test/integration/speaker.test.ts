@@ -11,10 +11,9 @@ import type { App } from '../../edge/program.ts';
 import { decodeConflict } from '../../src/contracts/conflict.ts';
 import { RESOURCES, STATUS_LABELS } from '../../src/contracts/resources.ts';
 import { createSpeaker } from '../../speaker/app.ts';
-import type { Desired } from '../../speaker/l2-announcer.ts';
-import type { L2WireHooks } from '../../speaker/l2-protocol.ts';
 import { SpeakerMetrics } from '../../speaker/metrics.ts';
 import { waitFor } from '../harness/exec.ts';
+import { recordingWire } from '../support/l2-wire.ts';
 import { isNotFound, mergePatch } from '../harness/kube.ts';
 import { TestEnv } from './support/objects.ts';
 import { endWorlds, trackEnv, worldClients } from './support/world.ts';
@@ -26,8 +25,8 @@ const IP = '192.0.2.231';
 
 let env: TestEnv;
 let speaker: App | undefined;
-const applied: Desired[] = [];
-let hooks: L2WireHooks | undefined;
+const wire = recordingWire();
+const applied = wire.applied;
 
 async function deleteNode(): Promise<void> {
   try {
@@ -115,18 +114,7 @@ beforeAll(async () => {
       },
       gobgp: { api: '127.0.0.1:1', spawn: false },
       bgp: async () => undefined,
-      wire: (h) => {
-        hooks = h;
-        return {
-          apply: (d) => void applied.push(d),
-          announcedOn: () => ['eth0'],
-          conflicts: new Map(),
-          localMacs: () => [],
-          eligibleInterfaces: () => ['eth0'],
-          quiesce: () => undefined,
-          close: () => undefined,
-        };
-      },
+      wire: wire.make,
     },
   );
   await speaker.start();
@@ -156,7 +144,7 @@ describe('speaker (in-process, real API server)', () => {
   });
 
   it('reports an address in use elsewhere on the Service in the form the controller decodes', async () => {
-    hooks?.onConflict({
+    wire.hooks?.onConflict({
       ip: IP,
       interfaceName: 'eth0',
       mac: '02:00:00:00:00:99',
