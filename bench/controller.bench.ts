@@ -11,6 +11,9 @@
 // etcd's data lives under --data-dir (default /dev/shm, so the shared disk's fsync latency does not decide the
 // figures; pass --data-dir /tmp to include it).
 //   node bench/controller.bench.ts [--services 1000,10000] [--concurrency 32] [--workers 4] [--data-dir DIR]
+//                                  [--deadline S]
+// The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
+// users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=192".
 import * as k8s from '@kubernetes/client-node';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -364,7 +367,8 @@ try {
   for (const n of sizes) rows.push(await measure(n));
   console.log(
     `controller benchmark: ${concurrency} creations in flight, controller --workers ${flags.workers}, ` +
-      `${rows.length} sizes, each phase on a fresh control plane (2 per size), etcd data in ${flags['data-dir']}`,
+      `${rows.length} sizes, each phase on a fresh control plane (2 per size), etcd data in ${flags['data-dir']}, ` +
+      `controller NODE_OPTIONS: ${process.env.NODE_OPTIONS || 'none'}`,
   );
   console.log(table(rows));
   console.log(
