@@ -10,6 +10,9 @@ import { startDataplane } from './dataplane.ts';
 import { sendCommand } from './haproxy-cli.ts';
 import { parseFrontendStats, type IngressMetrics } from './metrics.ts';
 import { createIngressWatch } from './watch.ts';
+import type { PortRange } from '../src/gateway/build.ts';
+import { GatewayController } from './gateway.ts';
+import { createGatewayWatch, gatewayApiServed } from './gateway-watch.ts';
 
 /** IngressOptions are the ingress settings (from flags). */
 export interface IngressOptions {
@@ -31,10 +34,23 @@ export interface IngressOptions {
   publicHttpPort: number;
   publicHttpsPort: number;
   debounceMs: number;
+  /** gatewayController: GatewayClass controllerName served; "" turns the Gateway API off. */
+  gatewayController?: string;
+  gatewayHttpPorts?: PortRange;
+  gatewayHttpsPorts?: PortRange;
 }
 
-/** bindArg is HAProxy's bind address for addr:port ("::" listens on IPv6 only, IPv4 has its own bind). */
-export function bindArg(addr: string, port: number): string {
+/** portRange parses "A-B" (1 ≤ A ≤ B ≤ 65535), or undefined. */
+export function portRange(text: unknown): PortRange | undefined {
+  const m = typeof text === 'string' ? /^(\d+)-(\d+)$/.exec(text.trim()) : null;
+  if (!m) return undefined;
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  return first >= 1 && first <= last && last <= 65535 ? { first, last } : undefined;
+}
+
+/** bindArg is HAProxy's bind address for addr:port or a port range ("::" listens on IPv6 only, IPv4 has its own bind). */
+export function bindArg(addr: string, port: number | string): string {
   return addr.includes(':') ? `[${addr}]:${port}${addr === '::' ? ' v6only' : ''}` : `${addr}:${port}`;
 }
 
@@ -45,6 +61,26 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
   const recorder = new EventRecorder(kc, { component: 'ironlb-ingress', host: o.identity, log, clock });
   const watch = createIngressWatch(kc, { log });
   for (const inf of watch.all) inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
+  // Gateway API: on when a controller name is set and (checked at start) its CRDs are installed.
+  const gwRanges = {
+    http: o.gatewayHttpPorts ?? { first: 10000, last: 10063 },
+    https: o.gatewayHttpsPorts ?? { first: 10064, last: 10127 },
+  };
+  const gwWatch = o.gatewayController ? createGatewayWatch(kc, { log }) : undefined;
+  for (const inf of gwWatch?.all ?? []) inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
+  const gateways = gwWatch
+    ? new GatewayController({
+        kube: kc,
+        watch: gwWatch,
+        proxyService: { namespace: o.namespace, name: o.service },
+        ...(o.gatewayController ? { controllerName: o.gatewayController } : {}),
+        httpPorts: gwRanges.http,
+        httpsPorts: gwRanges.https,
+        log: log.child({ part: 'gateway' }),
+      })
+    : undefined;
+  let gatewayOn = false;
+  const range = (a: string, r: PortRange): string => bindArg(a, `${r.first}-${r.last}`);
 
   const mergePatch = k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch);
   const statusWriter: StatusWriter = {
@@ -83,6 +119,12 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
         httpsBinds: o.httpsPort > 0 ? o.binds.map((a) => bindArg(a, o.httpsPort)) : [],
         httpsPort: o.publicHttpsPort,
         publicHttpPort: o.publicHttpPort,
+        ...(gatewayOn
+          ? {
+              gatewayHttpBinds: o.binds.map((a) => range(a, gwRanges.http)),
+              gatewayHttpsBinds: o.binds.map((a) => range(a, gwRanges.https)),
+            }
+          : {}),
         haproxyBin: o.haproxy,
         log: (entry) => log.info({ dataplane: entry }, typeof entry.msg === 'string' ? entry.msg : 'haproxy'),
         onExit,
@@ -96,6 +138,9 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
     metrics,
     debounceMs: o.debounceMs,
     clock,
+    extendTable: (table, snapshot, resolver) =>
+      gatewayOn && gateways ? gateways.extend(table, snapshot, resolver) : table,
+    writeMore: async () => (gatewayOn && gateways ? gateways.write() : true),
   });
   metrics.stats = async () =>
     loop.dataplane
@@ -127,6 +172,19 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
         if (synced) loop.trigger();
       });
       await watch.start();
+      if (gwWatch && (await gatewayApiServed(kc))) {
+        gwWatch.onChange(() => {
+          if (synced) loop.trigger();
+        });
+        await gwWatch.start();
+        await gwWatch.synced();
+        gatewayOn = true;
+      } else if (gwWatch) {
+        log.warn(
+          {},
+          'the Gateway API CRDs are not installed: serving Ingresses only (kubectl apply -k deploy installs them)',
+        );
+      }
       await watch.synced();
       synced = true;
       log.info(
@@ -157,6 +215,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
       const loopStopped = loop.stop(); // first, so nothing restarts HAProxy or writes from here on
       stopped = (async () => {
         await watch.stop().catch(() => undefined);
+        await gwWatch?.stop().catch(() => undefined);
         await loopStopped;
         log.info('stopped');
       })();

@@ -19,7 +19,12 @@ import {
 import type { Issue, RouteTable } from '../src/ingress/types.ts';
 import type { ApplyResult, Dataplane } from './dataplane.ts';
 import type { IngressMetrics } from './metrics.ts';
-import { createReconciler, type IngressSnapshot, type ReconcileResult } from './reconcile.ts';
+import {
+  createReconciler,
+  type IngressSnapshot,
+  type ReconcileResult,
+  type ReconcilerOptions,
+} from './reconcile.ts';
 
 /** StatusWriter writes an Ingress's `status.loadBalancer.ingress` (empty clears it). */
 export interface StatusWriter {
@@ -49,6 +54,10 @@ export interface IngressLoopOptions {
   debounceMs?: number;
   /** restartBackoff: delays between HAProxy restarts (200 ms doubling to 10 s). */
   restartBackoff?: BackoffOptions;
+  /** extendTable adds the Gateway API routes to each table before it is applied (ingress/gateway.ts). */
+  extendTable?: ReconcilerOptions['extend'];
+  /** writeMore writes what else the leader owns after Ingress status (Gateway API status); false: retry. */
+  writeMore?(): Promise<boolean>;
   /** retryMs: delay before a failed reconcile or status write is tried again (1000, doubling to 30 s). */
   retryMs?: number;
 }
@@ -88,6 +97,7 @@ export class IngressLoop {
       dataplane: { apply: (table) => this.apply(table) },
       ...(options.controller !== undefined ? { controller: options.controller } : {}),
       ...(options.watchWithoutClass !== undefined ? { watchWithoutClass: options.watchWithoutClass } : {}),
+      ...(options.extendTable ? { extend: options.extendTable } : {}),
     });
   }
 
@@ -277,6 +287,7 @@ export class IngressLoop {
         this.o.log.warn({ ingress: w.key, err: errorMessage(err) }, 'could not write ingress status');
       }
     }
+    if (this.o.writeMore && this.o.isLeader() && !(await this.o.writeMore())) failed = true;
     if (failed) this.retry();
     else this.failures = 0;
   }

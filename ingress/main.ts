@@ -2,7 +2,8 @@
 // writes their status from the address of its own LoadBalancer Service. Wiring only: the program is
 // createIngress (ingress/app.ts), the shell (flags, metrics, Lease, signals) edge/program.ts.
 import { runProgram, standardOptions, type Flags } from '../edge/program.ts';
-import { createIngress } from './app.ts';
+import type { PortRange } from '../src/gateway/build.ts';
+import { createIngress, portRange } from './app.ts';
 import { IngressMetrics } from './metrics.ts';
 
 const env = process.env;
@@ -32,6 +33,11 @@ Options (environment variable in brackets):
   --run-dir DIR              HAProxy's configuration, maps, certificates and sockets [IRONLB_RUN_DIR]
                              (/run/ironlb)
   --haproxy PATH             HAProxy binary [IRONLB_HAPROXY] (haproxy)
+  --gateway-controller NAME  GatewayClass controllerName served (Gateway API, when its CRDs are installed)
+                             [IRONLB_GATEWAY_CONTROLLER] (ironlb.io/gateway-controller); "" disables
+  --gateway-ports A-B        proxy ports for HTTP Gateway listeners, one per Gateway and listener port
+                             [IRONLB_GATEWAY_PORTS] (10000-10063)
+  --gateway-tls-ports A-B    proxy ports for HTTPS Gateway listeners [IRONLB_GATEWAY_TLS_PORTS] (10064-10127)
   --metrics-host ADDR        (0.0.0.0) [IRONLB_METRICS_HOST]
   --metrics-port PORT        /metrics, /healthz, /readyz, /debug/table; 0 disables [IRONLB_METRICS_PORT] (10254)
   --leader-elect BOOL        hold a Lease so only one replica writes status and Events (true)
@@ -44,6 +50,7 @@ Options (environment variable in brackets):
   -h, --help                 this text`;
 
 const PORTS = ['http-port', 'https-port', 'http-public-port', 'https-public-port'] as const;
+const RANGES = ['gateway-ports', 'gateway-tls-ports'] as const;
 /** port reads a port flag; https-port may be 0 (TLS off). */
 const port = (f: Flags, name: string): number | undefined => {
   const n = Number(f[name]);
@@ -68,11 +75,19 @@ runProgram({
     bind: { type: 'string', default: env.IRONLB_BIND ?? '0.0.0.0,::' },
     'run-dir': { type: 'string', default: env.IRONLB_RUN_DIR ?? '/run/ironlb' },
     haproxy: { type: 'string', default: env.IRONLB_HAPROXY ?? 'haproxy' },
+    'gateway-controller': {
+      type: 'string',
+      default: env.IRONLB_GATEWAY_CONTROLLER ?? 'ironlb.io/gateway-controller',
+    },
+    'gateway-ports': { type: 'string', default: env.IRONLB_GATEWAY_PORTS ?? '10000-10063' },
+    'gateway-tls-ports': { type: 'string', default: env.IRONLB_GATEWAY_TLS_PORTS ?? '10064-10127' },
     'debounce-ms': { type: 'string', default: env.IRONLB_DEBOUNCE_MS ?? '100' },
   },
   check: (f) => {
     const bad = PORTS.find((name) => port(f, name) === undefined);
-    return bad && `--${bad} must be a port number, not "${String(f[bad])}"\n\n${USAGE}`;
+    if (bad) return `--${bad} must be a port number, not "${String(f[bad])}"\n\n${USAGE}`;
+    const badRange = RANGES.find((name) => portRange(f[name]) === undefined);
+    return badRange && `--${badRange} must be a port range A-B, not "${String(f[badRange])}"\n\n${USAGE}`;
   },
   logFields: (f) => ({ identity: f.identity }),
   lease: { exitOnLoss: false },
@@ -93,5 +108,8 @@ runProgram({
       publicHttpPort: port(f, 'http-public-port') as number,
       publicHttpsPort: port(f, 'https-public-port') as number,
       debounceMs: Number(f['debounce-ms']),
+      gatewayController: f['gateway-controller'] as string,
+      gatewayHttpPorts: portRange(f['gateway-ports']) as PortRange,
+      gatewayHttpsPorts: portRange(f['gateway-tls-ports']) as PortRange,
     }),
 });

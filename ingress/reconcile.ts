@@ -29,6 +29,8 @@ export interface ReconcileResult {
 /** ReconcilerOptions: where tables go, and the builder's options (controller name, class-less Ingresses). */
 export interface ReconcilerOptions extends Omit<BuildOptions, 'lastGood'> {
   dataplane: { apply(table: RouteTable): Promise<ApplyResult> };
+  /** extend adds to the Ingress table before it is applied (the Gateway API routes: ingress/gateway.ts). */
+  extend?(table: RouteTable, snapshot: IngressSnapshot, resolver: BackendResolver): RouteTable;
 }
 
 /**
@@ -81,8 +83,9 @@ export function createReconciler(options: ReconcilerOptions): Reconciler {
         const obj = present.get(key);
         if (obj) lastGood.set(key, obj);
       }
-      const applied = await options.dataplane.apply(table);
-      return { table, applied, issues: table.issues };
+      const full = options.extend ? options.extend(table, snapshot, resolver) : table;
+      const applied = await options.dataplane.apply(full);
+      return { table: full, applied, issues: table.issues };
     },
   };
 }

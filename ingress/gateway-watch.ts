@@ -1,0 +1,101 @@
+// The Gateway controller's watch: one self-restarting informer per Gateway API kind it reads (GatewayClasses,
+// Gateways, HTTPRoutes, ReferenceGrants) plus Namespaces (allowedRoutes selectors). Services, EndpointSlices
+// and TLS Secrets come from the ingress watch: one cache per kind in the process.
+import * as k8s from '@kubernetes/client-node';
+import { Informer } from '../edge/informer.ts';
+import type { Logger } from '../edge/log.ts';
+import { clusterPath, GATEWAY_RESOURCES, type GatewayResource } from '../src/contracts/gateway.ts';
+import type {
+  GatewayClassObject,
+  GatewayObject,
+  HTTPRouteObject,
+  NamespaceObject,
+  ReferenceGrantObject,
+} from '../src/gateway/types.ts';
+
+type Obj<T> = T & k8s.KubernetesObject;
+
+/** GatewayWatch holds the informers of the Gateway controller. */
+export interface GatewayWatch {
+  gatewayClasses: Informer<Obj<GatewayClassObject>>;
+  gateways: Informer<Obj<GatewayObject>>;
+  httpRoutes: Informer<Obj<HTTPRouteObject>>;
+  referenceGrants: Informer<Obj<ReferenceGrantObject>>;
+  namespaces: Informer<Obj<NamespaceObject>>;
+  all: Informer<k8s.KubernetesObject>[];
+  onChange(cb: (informer: string) => void): void;
+  start(): Promise<void>;
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * gatewayApiServed tells whether the API server serves the Gateway API (its CRDs are installed): without
+ * them the ingress runs Ingresses only.
+ */
+export async function gatewayApiServed(kc: k8s.KubeConfig): Promise<boolean> {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const r = GATEWAY_RESOURCES.GatewayClass;
+  try {
+    await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 1 });
+    return true;
+  } catch (err) {
+    if ((err as { code?: number }).code === 404) return false;
+    throw err;
+  }
+}
+
+/** createGatewayWatch builds (does not start) the Gateway API informers. */
+export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger } = {}): GatewayWatch {
+  const custom = kc.makeApiClient(k8s.CustomObjectsApi);
+  const core = kc.makeApiClient(k8s.CoreV1Api);
+  const log = options.log;
+  const crd = <T>(r: GatewayResource): Informer<Obj<T>> =>
+    new Informer<Obj<T>>(kc, {
+      name: r.plural,
+      path: clusterPath(r),
+      list: () =>
+        custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural }) as Promise<
+          k8s.KubernetesListObject<Obj<T>>
+        >,
+      ...(log ? { log } : {}),
+    });
+  const gatewayClasses = crd<GatewayClassObject>(GATEWAY_RESOURCES.GatewayClass);
+  const gateways = crd<GatewayObject>(GATEWAY_RESOURCES.Gateway);
+  const httpRoutes = crd<HTTPRouteObject>(GATEWAY_RESOURCES.HTTPRoute);
+  const referenceGrants = crd<ReferenceGrantObject>(GATEWAY_RESOURCES.ReferenceGrant);
+  const namespaces = new Informer<Obj<NamespaceObject>>(kc, {
+    name: 'namespaces',
+    path: '/api/v1/namespaces',
+    list: () => core.listNamespace() as Promise<k8s.KubernetesListObject<Obj<NamespaceObject>>>,
+    ...(log ? { log } : {}),
+  });
+  const all = [
+    gatewayClasses,
+    gateways,
+    httpRoutes,
+    referenceGrants,
+    namespaces,
+  ] as unknown as Informer<k8s.KubernetesObject>[];
+  return {
+    gatewayClasses,
+    gateways,
+    httpRoutes,
+    referenceGrants,
+    namespaces,
+    all,
+    onChange(cb) {
+      for (const inf of all)
+        for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => cb(inf.name));
+    },
+    async start() {
+      await Promise.all(all.map((i) => i.start()));
+    },
+    async synced() {
+      await Promise.all(all.map((i) => i.synced));
+    },
+    async stop() {
+      await Promise.all(all.map((i) => i.stop()));
+    },
+  };
+}
