@@ -107,7 +107,7 @@ describe('Gateway API through the HAProxy data plane (loopback)', () => {
     ups = await Promise.all(['u1', 'u2', 'u3'].map(startUpstream));
     dir = mkdtempSync(join(tmpdir(), 'ironlb-gwdp-'));
     ingressPort = await freePort();
-    base = 20000 + Math.floor(Math.random() * 20000);
+    base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+): no clash with a client socket
     routes = [
       route(
         'main',

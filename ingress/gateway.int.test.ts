@@ -61,7 +61,7 @@ describe('Gateway controller (real API server, real HAProxy)', () => {
   beforeAll(async () => {
     c = clients(inject('kubeconfig'));
     dir = mkdtempSync(join(tmpdir(), 'ironlb-gwc-'));
-    base = 30000 + Math.floor(Math.random() * 20000);
+    base = 20000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+): no clash with a client socket
     await c.core.createNamespace({ body: { metadata: { name: ns } } });
     // The proxy's own Service and endpoint (what the proxy pods would be), and a backend on loopback.
     for (const [name, port] of [
