@@ -77,6 +77,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
         httpPorts: gwRanges.http,
         httpsPorts: gwRanges.https,
         log: log.child({ part: 'gateway' }),
+        clock,
       })
     : undefined;
   let gatewayOn = false;

@@ -525,6 +525,7 @@ describe('rule precedence', () => {
             expect(a.path.value.length).toBeGreaterThanOrEqual(b.path.value.length);
         }
       }),
+      { numRuns: 500 },
     );
   });
 

@@ -678,7 +678,8 @@ export function compareRules(rank: ReadonlyMap<string, number>): (a: GatewayRule
     (rank.get(a.route) ?? 0) - (rank.get(b.route) ?? 0) ||
     a.rule - b.rule ||
     a.match - b.match ||
-    (a.path.value < b.path.value ? -1 : a.path.value > b.path.value ? 1 : 0);
+    (a.path.value < b.path.value ? -1 : a.path.value > b.path.value ? 1 : 0) ||
+    ((a.method ?? '') < (b.method ?? '') ? -1 : (a.method ?? '') > (b.method ?? '') ? 1 : 0);
 }
 
 function namespaceAllowed(
