@@ -705,6 +705,7 @@ class Builder {
       { name: 'mirror', value: this.mirrors.main },
       { name: 'security', value: this.mirrors.security },
       { name: 'dpkg-slim', value: sha256File(img('base/dpkg-slim.cfg')) },
+      { name: 'apt-slim', value: sha256File(img('base/apt-slim.conf')) },
       { name: 'rootfs-script', value: sha256File(img('base/rootfs.sh')) },
     ]);
   }
