@@ -21,6 +21,9 @@ export interface Recorder {
   event(target: EventTarget, type: 'Normal' | 'Warning', reason: string, message: string): void;
 }
 
+/** EventsApi is the part of the core/v1 API the recorder writes through (a recording fake in tests). */
+export type EventsApi = Pick<k8s.CoreV1Api, 'createNamespacedEvent' | 'patchNamespacedEvent'>;
+
 /** EventEntry is one deduplicated Event: what it says, how often, and how far its write has got. */
 interface EventEntry {
   target: EventTarget;
@@ -44,7 +47,7 @@ interface EventEntry {
  * retried with backoff (capped at a minute) and never lost while it is within the ten-minute window.
  */
 export class EventRecorder implements Recorder {
-  private readonly api: k8s.CoreV1Api;
+  private readonly api: EventsApi;
   private readonly seen = new Map<string, EventEntry>();
   private readonly component: string;
   private readonly host: string;
@@ -53,9 +56,9 @@ export class EventRecorder implements Recorder {
 
   constructor(
     kc: k8s.KubeConfig,
-    options: { component: string; host?: string; log?: Logger; clock?: Clock },
+    options: { component: string; host?: string; log?: Logger; clock?: Clock; api?: EventsApi },
   ) {
-    this.api = kc.makeApiClient(k8s.CoreV1Api);
+    this.api = options.api ?? kc.makeApiClient(k8s.CoreV1Api);
     this.component = options.component;
     this.host = options.host ?? '';
     this.clock = options.clock ?? realClock;

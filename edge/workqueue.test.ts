@@ -62,4 +62,15 @@ describe('WorkQueue', () => {
     clock.advance(1);
     expect(q.length).toBe(1);
   });
+
+  it('runs a key added in the same tick as run() started, without waiting for another add', async () => {
+    const q = new WorkQueue({ clock: new ManualClock() });
+    const seen: string[] = [];
+    const running = q.run(async (k) => (seen.push(k), DONE));
+    q.add('early');
+    for (let i = 0; i < 10; i++) await Promise.resolve();
+    expect(seen).toEqual(['early']);
+    q.shutDown();
+    await running;
+  });
 });

@@ -137,6 +137,8 @@ export class WorkQueue {
       while (!this.shuttingDown) {
         if (!(await this.processOne(reconcile))) {
           await new Promise<void>((resolve) => {
+            // a key added while this worker found none (same tick, before it got here) must not wait for the next add
+            if (this.length > 0 || this.shuttingDown) return resolve();
             const prev = this.wake;
             this.wake = () => {
               this.wake = undefined;
