@@ -4,6 +4,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { Informer } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
+import { informerGroup, type InformerGroup } from './watch.ts';
 import { clusterPath, GATEWAY_RESOURCES, type GatewayResource } from '../src/contracts/gateway.ts';
 import type {
   GatewayClassObject,
@@ -16,17 +17,13 @@ import type {
 type Obj<T> = T & k8s.KubernetesObject;
 
 /** GatewayWatch holds the informers of the Gateway controller. */
-export interface GatewayWatch {
+export interface GatewayWatch extends InformerGroup {
   gatewayClasses: Informer<Obj<GatewayClassObject>>;
   gateways: Informer<Obj<GatewayObject>>;
   httpRoutes: Informer<Obj<HTTPRouteObject>>;
   referenceGrants: Informer<Obj<ReferenceGrantObject>>;
   namespaces: Informer<Obj<NamespaceObject>>;
   all: Informer<k8s.KubernetesObject>[];
-  onChange(cb: (informer: string) => void): void;
-  start(): Promise<void>;
-  synced(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /**
@@ -84,18 +81,6 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     referenceGrants,
     namespaces,
     all,
-    onChange(cb) {
-      for (const inf of all)
-        for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => cb(inf.name));
-    },
-    async start() {
-      await Promise.all(all.map((i) => i.start()));
-    },
-    async synced() {
-      await Promise.all(all.map((i) => i.synced));
-    },
-    async stop() {
-      await Promise.all(all.map((i) => i.stop()));
-    },
+    ...informerGroup(all),
   };
 }

@@ -10,7 +10,7 @@ import type { IngressSnapshot } from './reconcile.ts';
 export const TLS_SECRET_SELECTOR = 'type=kubernetes.io/tls';
 
 /** IngressWatch holds the informers; `snapshot()` is O(objects) and copies no object. */
-export interface IngressWatch {
+export interface IngressWatch extends InformerGroup {
   ingressClasses: Informer<k8s.V1IngressClass>;
   ingresses: Informer<k8s.V1Ingress>;
   services: Informer<k8s.V1Service>;
@@ -20,12 +20,6 @@ export interface IngressWatch {
   all: Informer<k8s.KubernetesObject>[];
   /** snapshot returns the caches as the reconciler's input. */
   snapshot(): IngressSnapshot;
-  /** onChange registers a callback for any add, update or delete of any watched object. */
-  onChange(cb: (informer: string) => void): void;
-  start(): Promise<void>;
-  /** synced resolves once every informer has listed once. */
-  synced(): Promise<void>;
-  stop(): Promise<void>;
 }
 
 /** createIngressWatch builds (does not start) the informers of a cluster-wide ingress controller. */
@@ -86,6 +80,23 @@ export function createIngressWatch(kc: k8s.KubeConfig, options: { log?: Logger }
       endpointSlices: endpointSlices.list(),
       secrets: secrets.list(),
     }),
+    ...informerGroup(all),
+  };
+}
+
+/** InformerGroup starts, syncs, stops and listens to a set of informers as one. */
+export interface InformerGroup {
+  /** onChange registers a callback for any add, update or delete of any object of the group. */
+  onChange(cb: (informer: string) => void): void;
+  start(): Promise<void>;
+  /** synced resolves once every informer has listed once. */
+  synced(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** informerGroup returns the InformerGroup of `all`. */
+export function informerGroup(all: readonly Informer<k8s.KubernetesObject>[]): InformerGroup {
+  return {
     onChange(cb) {
       for (const inf of all)
         for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => cb(inf.name));
