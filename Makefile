@@ -3,7 +3,7 @@ SHELL := /bin/bash
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 NODE := $(CURDIR)/.tools/bin/node
 
-.PHONY: help setup lab lab-down lab-status test test-unit test-integration test-e2e lint typecheck format bench k8s images
+.PHONY: help setup lab lab-down lab-status test test-unit test-integration test-e2e lint typecheck format bench k8s images conformance
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
@@ -46,3 +46,7 @@ format: ## prettier --write
 
 bench: setup ## benchmarks (print figures; never pass/fail on time)
 	@scripts/bench.sh
+
+conformance: ## Gateway API conformance suite (GATEWAY-HTTP + claimed features) against the running lab; report in .lab/
+	@scripts/setup.sh --no-k8s >/dev/null
+	@scripts/conformance.sh
