@@ -124,7 +124,8 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     await rm(staging, { recursive: true, force: true });
     await writeFiles(staging, plan.files);
     try {
-      await execFileP(bin, ['-c', '-q', '-f', join(staging, CONFIG_FILE)], { timeout: timeoutMs });
+      // no -q: it would silence the ALERT lines that say what is wrong
+      await execFileP(bin, ['-c', '-f', join(staging, CONFIG_FILE)], { timeout: timeoutMs });
       return undefined;
     } catch (err) {
       const e = err as { stderr?: string; message: string; code?: number | string; signal?: string | null };
