@@ -4,12 +4,33 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 const ioModules = [
-  'fs', 'fs/promises', 'net', 'dgram', 'dns', 'http', 'https', 'http2', 'tls', 'child_process', 'cluster',
-  'worker_threads', 'os', 'process', 'timers', 'timers/promises', 'readline', 'inspector',
+  'fs',
+  'fs/promises',
+  'net',
+  'dgram',
+  'dns',
+  'http',
+  'https',
+  'http2',
+  'tls',
+  'child_process',
+  'cluster',
+  'worker_threads',
+  'os',
+  'process',
+  'timers',
+  'timers/promises',
+  'readline',
+  'inspector',
 ];
 const restricted = [
   ...ioModules.flatMap((m) => [m, `node:${m}`]),
-  '@kubernetes/client-node', '@grpc/grpc-js', '@grpc/proto-loader', 'raw-socket', 'prom-client', 'pino',
+  '@kubernetes/client-node',
+  '@grpc/grpc-js',
+  '@grpc/proto-loader',
+  'raw-socket',
+  'prom-client',
+  'pino',
 ];
 
 export default tseslint.config(
@@ -27,8 +48,16 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
-          paths: restricted.map((name) => ({ name, message: 'src/ is the pure core: do I/O in an edge (controller/, speaker/, ingress/)' })),
-          patterns: [{ group: ['../controller/*', '../speaker/*', '../../controller/*', '../../speaker/*'], message: 'src/ must not import edges' }],
+          paths: restricted.map((name) => ({
+            name,
+            message: 'src/ is the pure core: do I/O in an edge (controller/, speaker/, ingress/)',
+          })),
+          patterns: [
+            {
+              group: ['../controller/*', '../speaker/*', '../../controller/*', '../../speaker/*'],
+              message: 'src/ must not import edges',
+            },
+          ],
         },
       ],
       'no-restricted-globals': [

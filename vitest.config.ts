@@ -26,7 +26,10 @@ export default defineConfig({
         test: {
           name: 'integration',
           // the real control plane (test/integration) and real components in network namespaces (*.int.test.ts)
-          include: ['test/integration/**/*.test.ts', '{src,edge,controller,speaker,ingress,deploy}/**/*.int.test.ts'],
+          include: [
+            'test/integration/**/*.test.ts',
+            '{src,edge,controller,speaker,ingress,deploy}/**/*.int.test.ts',
+          ],
           globalSetup: ['test/integration/global-setup.ts'],
           testTimeout: 120_000,
           hookTimeout: 300_000,
