@@ -12,7 +12,7 @@
 //
 // All names start with a prefix (default "ironlb-"); a run first removes what an earlier crashed run left, and
 // records its state directory in /run/ironlb-labs/<prefix>, so any checkout can remove any lab.
-import { chownSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -305,9 +305,15 @@ export class Lab {
     const names = labNamespaces(prefix);
     await removeNamespaces(names);
     const roots = cgroupRoots(cgroupPattern(prefix));
-    for (const cg of roots) await removeCgroupRoot(cg);
+    await Promise.all(roots.map((cg) => removeCgroupRoot(cg)));
+    // each node's image snapshots are many small files: remove the nodes' directories side by side
+    const nodeDirs = [...dirs].flatMap((dir) => {
+      const d = join(dir, 'nodes');
+      return existsSync(d) ? readdirSync(d).map((n) => join(d, n)) : [];
+    });
+    await Promise.all(nodeDirs.map((d) => removeNodeDir(d)));
     for (const dir of dirs) {
-      await removeNodeDir(join(dir, 'nodes'));
+      rmSync(join(dir, 'nodes'), { recursive: true, force: true });
       rmSync(join(dir, 'api.sock'), { force: true });
       rmSync(join(dir, 'lab.json'), { force: true });
     }

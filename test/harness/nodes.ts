@@ -363,11 +363,13 @@ export function kubeletLog(logDir: string, name: string): string {
   return join(logDir, `kubelet-${name}.log`);
 }
 
-/** nodeState removes a node's directory after its processes are gone (its mounts went with its mount namespace). */
+/** removeNodeDir removes a node's directory after its processes are gone (its mounts died with its mount namespace). */
 export async function removeNodeDir(dir: string): Promise<void> {
   if (!existsSync(dir)) return;
   // a mount namespace dies with its last process; until then the kernel may still hold a bind mount busy
-  await waitFor(`${dir} removed`, () => run(['rm', '-rf', dir], { check: false }).code === 0, {
-    timeoutMs: 10_000,
-  });
+  await waitFor(
+    `${dir} removed`,
+    async () => (await runAsync(['rm', '-rf', dir], { check: false, timeoutMs: 120_000 })).code === 0,
+    { timeoutMs: 120_000 },
+  );
 }
