@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { start, stopPid, waitFor } from '../test/harness/exec.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
-import { clients, ensureNamespace } from '../test/harness/kube.ts';
+import { clients, createPool, ensureNamespace } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
   startController,
@@ -63,18 +63,7 @@ try {
   cp = await ControlPlane.start({ dir, log });
   const c = clients(cp.kubeconfig);
   await ensureNamespace(c, CONFIG_NS);
-  await c.custom.createNamespacedCustomObject({
-    group: 'metallb.io',
-    version: 'v1beta1',
-    namespace: CONFIG_NS,
-    plural: 'ipaddresspools',
-    body: {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'outage', namespace: CONFIG_NS },
-      spec: { addresses: ['192.0.2.0/24'] },
-    },
-  });
+  await createPool(c, CONFIG_NS, 'outage', ['192.0.2.0/24']);
   const info = ['--log-level', 'info'];
   const leader: ControllerProcess = await startController({
     kubeconfig: cp.kubeconfig,

@@ -21,7 +21,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../test/harness/controlplane.ts';
-import { clients, ensureNamespace, type Clients } from '../test/harness/kube.ts';
+import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
   startController,
@@ -233,18 +233,7 @@ async function measure(n: number): Promise<Row> {
   // 2. the same with the controller serving a /16
   current = await freshControlPlane(`ctl-${n}`);
   c = benchClients(current.kubeconfig);
-  await c.custom.createNamespacedCustomObject({
-    group: 'metallb.io',
-    version: 'v1beta1',
-    namespace: CONFIG_NS,
-    plural: 'ipaddresspools',
-    body: {
-      apiVersion: 'metallb.io/v1beta1',
-      kind: 'IPAddressPool',
-      metadata: { name: 'bench', namespace: CONFIG_NS },
-      spec: { addresses: ['10.200.0.0/16'] },
-    },
-  });
+  await createPool(c, CONFIG_NS, 'bench', ['10.200.0.0/16']);
   const ctl: ControllerProcess = await startController({
     kubeconfig: current.kubeconfig,
     namespace: CONFIG_NS,

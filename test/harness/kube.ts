@@ -217,3 +217,24 @@ export async function waitForEndpoints(
     { timeoutMs },
   );
 }
+
+/** createPool creates an IPAddressPool with these addresses (benchmarks and scripts that need just one). */
+export async function createPool(
+  c: Clients,
+  namespace: string,
+  name: string,
+  addresses: string[],
+): Promise<void> {
+  await c.custom.createNamespacedCustomObject({
+    group: 'metallb.io',
+    version: 'v1beta1',
+    namespace,
+    plural: 'ipaddresspools',
+    body: {
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name, namespace },
+      spec: { addresses },
+    },
+  });
+}
