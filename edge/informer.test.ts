@@ -120,3 +120,23 @@ describe('slimObject', () => {
     });
   });
 });
+
+describe('Reachability', () => {
+  it('one outage however the watches recover: back only when every failing watch answered again', () => {
+    const clock = new ManualClock(0);
+    const { log, lines } = recordingLog();
+    const r = new Reachability(clock);
+    r.failed(log, { source: 'services', err: 'refused' });
+    r.failed(log, { source: 'ipaddresspools', err: 'refused' });
+    clock.advance(60_000);
+    r.succeeded(log, { source: 'services' }); // the restarting API server serves core resources first
+    r.failed(log, { source: 'ipaddresspools', err: 'HTTP 503' });
+    clock.advance(2_000);
+    r.succeeded(log, { source: 'ipaddresspools' });
+    r.succeeded(log, { source: 'services' });
+    expect(lines.map((l) => `${l.level}: ${l.msg}`)).toEqual([
+      'warn: API server unreachable; retrying with backoff (logged again when it is back)',
+      'info: API server back after 62.0 s',
+    ]);
+  });
+});

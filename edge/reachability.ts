@@ -5,34 +5,39 @@ import { realClock, type Clock } from './clock.ts';
 import type { Logger } from './log.ts';
 
 /**
- * Reachability tracks whether the API server answers. failed() during an outage and succeeded() outside one
- * log nothing; only the transitions log, so a 60 s outage costs two lines whatever the retry rate.
+ * Reachability tracks whether the API server answers every watch of the process. An outage begins with the
+ * first failure of any source and ends when every source that failed has succeeded again (an API server that
+ * is starting answers some requests before others: counting one success as the end made it flap). Only the
+ * two transitions log, so a 60 s outage costs two lines whatever the retry rate.
  */
 export class Reachability {
   private downSince: number | undefined;
   private failures = 0;
+  private readonly failing = new Set<string>();
   private readonly clock: Clock;
 
   constructor(clock: Clock = realClock) {
     this.clock = clock;
   }
 
-  /** down is true between the first failure and the next success. */
+  /** down is true between the first failure and the moment every failing source succeeded again. */
   get down(): boolean {
     return this.downSince !== undefined;
   }
 
-  /** failed reports a request that did not reach the API server; logs once per outage. */
+  /** failed reports a request of `source` that did not reach the API server; logs once per outage. */
   failed(log: Logger | undefined, context: { source: string; err: string }): void {
     this.failures++;
+    this.failing.add(context.source);
     if (this.downSince !== undefined) return;
     this.downSince = this.clock.now();
     log?.warn(context, 'API server unreachable; retrying with backoff (logged again when it is back)');
   }
 
-  /** succeeded reports a request the API server answered; ends an outage and logs its length once. */
+  /** succeeded reports a request of `source` the API server answered; the last one ends the outage, logged once. */
   succeeded(log: Logger | undefined, context: { source: string }): void {
-    if (this.downSince === undefined) return;
+    this.failing.delete(context.source);
+    if (this.downSince === undefined || this.failing.size > 0) return;
     const outageMs = this.clock.now() - this.downSince;
     log?.info(
       { ...context, outageMs, failedAttempts: this.failures },
