@@ -11,6 +11,9 @@ import { poolOfAddress } from '../src/announce/l2plan.ts';
 import { POOL_ANNOTATION } from '../src/contracts/annotations.ts';
 import { decodeConflict, describeConflict } from '../src/contracts/conflict.ts';
 import { CONFIG_RESOURCES, RESOURCES, type Resource } from '../src/contracts/resources.ts';
+import { gatewayServiceName } from '../src/gateway/build.ts';
+import { GATEWAY_GROUP, type HTTPRouteObject } from '../src/gateway/types.ts';
+import { explainGateway, type GatewayWhyInput } from '../src/gateway/why.ts';
 
 const USAGE = `Usage: ironlb <command> [options]     (node bin/ironlb.ts …)
 
@@ -23,6 +26,8 @@ Commands:
   why NAMESPACE/NAME              why a Service is pending, or where its addresses come from and who announces them;
                                   also what is wrong in the configuration it depends on (an advertisement naming a
                                   missing pool, a BGPPeer naming a missing BFDProfile, …)
+  why gateway/NAMESPACE/NAME      a Gateway: its address, the Service it comes from and who announces it, the
+                                  conditions of the Gateway, its listeners and the HTTPRoutes naming it
   who ADDRESS                     which Service holds an address, its pool, and which node announces it
 
 Options:
@@ -222,7 +227,55 @@ function announcers(l2: Obj[], bgp: Obj[], ns: string, name: string): string[] {
   ];
 }
 
+async function whyGateway(key: string): Promise<void> {
+  const [ns, name] = key.split('/');
+  if (!ns || !name) throw new Error(`"gateway/${key}" is not gateway/NAMESPACE/NAME`);
+  const custom = kc().makeApiClient(k8s.CustomObjectsApi);
+  const gateway = (await custom
+    .getNamespacedCustomObject({
+      group: GATEWAY_GROUP,
+      version: 'v1',
+      namespace: ns,
+      plural: 'gateways',
+      name,
+    })
+    .catch((e: unknown) => {
+      if (e instanceof k8s.ApiException && e.code === 404)
+        throw new Error(`Gateway "${ns}/${name}" not found`);
+      throw e;
+    })) as GatewayWhyInput['gateway'];
+  const svcName = gatewayServiceName(name);
+  const svc = await kc()
+    .makeApiClient(k8s.CoreV1Api)
+    .readNamespacedService({ name: svcName, namespace: ns })
+    .catch((e: unknown) => {
+      if (e instanceof k8s.ApiException && e.code === 404) return undefined;
+      throw e;
+    });
+  const ips = (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
+  const routes = (
+    (await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural: 'httproutes' })) as {
+      items: HTTPRouteObject[];
+    }
+  ).items;
+  const lines = explainGateway({
+    gateway,
+    service: svc && { name: svcName, ips, pool: svc.metadata?.annotations?.[POOL_ANNOTATION] },
+    announcers: ips.length
+      ? announcers(
+          await statusObjects(RESOURCES.ServiceL2Status),
+          await statusObjects(RESOURCES.ServiceBGPStatus),
+          ns,
+          svcName,
+        )
+      : [],
+    routes,
+  });
+  console.log(lines.join('\n'));
+}
+
 async function why(key: string): Promise<void> {
+  if (key.startsWith('gateway/')) return whyGateway(key.slice('gateway/'.length));
   const [ns, name] = key.split('/');
   if (!ns || !name) throw new Error(`"${key}" is not NAMESPACE/NAME`);
   const core = kc().makeApiClient(k8s.CoreV1Api);
