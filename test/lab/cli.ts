@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { LAB, Lab, labNamespaces } from '../harness/netlab.ts';
 import { k8sBin, repoRoot } from '../harness/paths.ts';
-import { demonstrate, demonstrateIngress, deployEcho, deployEchoIngress, deployIngress } from './deploy.ts';
+import {
+  demonstrate,
+  demonstrateGateway,
+  demonstrateIngress,
+  deployEcho,
+  deployEchoGateway,
+  deployEchoIngress,
+  deployIngress,
+} from './deploy.ts';
 import { IRONLB_NAMESPACE, demonstrateWebhook, installIronLB } from './install.ts';
 
 const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make lab / make lab-down / make lab-status)
@@ -13,8 +21,9 @@ const USAGE = `Usage: node test/lab/cli.ts <up|down|status> [options]   (make la
   up       remove leftovers, build the lab (control plane + ${3} nodes in network namespaces + FRR router),
            install IronLB from its image and manifests (kubectl apply -k test/lab/overlay: deploy/ + the
            lab's image, pools and peers), run the echo app (Deployment "demo/echo", 3 pods, Services
-           "demo/echo" and "demo/echo-bgp" of type LoadBalancer) and the Ingress "demo/echo" for
-           echo.lab.example, show them working, and leave it running
+           "demo/echo" and "demo/echo-bgp" of type LoadBalancer), the Ingress "demo/echo" for
+           echo.lab.example and the Gateway "demo/web" with HTTPRoute "demo/echo" for
+           echo.gateway.lab.example, show them working, and leave it running
   down     stop every lab process and delete every lab namespace
   status   list the lab's namespaces and objects
 
@@ -62,6 +71,7 @@ async function main(): Promise<void> {
       });
       let demo = '';
       let ingressDemo = '';
+      let gatewayDemo = '';
       let bgpDemo = '';
       let webhookDemo = '';
       if (!values['no-ironlb']) await installIronLB(lab, { log });
@@ -72,6 +82,8 @@ async function main(): Promise<void> {
         await deployIngress(lab, { log });
         await deployEchoIngress(lab);
         ingressDemo = await demonstrateIngress(lab);
+        await deployEchoGateway(lab);
+        gatewayDemo = await demonstrateGateway(lab);
         // BGP sessions take 5-10 s to come up (gobgpd's first connect), BFD a moment more
         bgpDemo = await demonstrate(lab, { service: 'echo-bgp', from: 'ext', timeoutMs: 60_000 });
       }
@@ -82,7 +94,7 @@ async function main(): Promise<void> {
 lab: ready in ${((Date.now() - t0) / 1000).toFixed(1)}s
 
 ${pods.trimEnd()}
-${[demo, bgpDemo, ingressDemo, webhookDemo]
+${[demo, bgpDemo, ingressDemo, gatewayDemo, webhookDemo]
   .filter(Boolean)
   .map((l) => `\n  ${l}`)
   .join('')}
@@ -94,7 +106,9 @@ ${[demo, bgpDemo, ingressDemo, webhookDemo]
   ip netns exec ${lab.ns('client')} curl -s -H 'Host: echo.lab.example' http://<ironlb-ingress EXTERNAL-IP>/   # the ingress
   ip netns exec ${lab.ns('node-1')} bash                           # a shell on a node
   ip netns exec ${lab.ns('router')} vtysh --vty_socket ${lab.frrDir} -c 'show bgp summary'
+  ip netns exec ${lab.ns('client')} curl -s -H 'Host: echo.gateway.lab.example' http://<Gateway demo/web address>/   # the Gateway
   node bin/ironlb.ts why demo/echo --kubeconfig ${kc}   # why pending / who announces
+  node bin/ironlb.ts why gateway/demo/web --kubeconfig ${kc}   # a Gateway: address, announcers, listeners, routes
   pools: L2 ${LAB.l2Pool} and ${LAB.l2PoolV6}; BGP ${LAB.bgpPool}
   ${kubectl} -n ${IRONLB_NAMESPACE} logs ds/ironlb-speaker -c speaker   # IronLB's logs (controller: deploy/ironlb-controller)
   logs:  ${join(dir, 'logs')}

@@ -293,3 +293,108 @@ export async function demonstrateIngress(
   }
   return `Ingress "${namespace}/echo" holds ${ip} but it does not answer from ${lab.ns('client')} yet`;
 }
+
+/** GATEWAY_LAB names what deployEchoGateway creates: the GatewayClass, the Gateway, its route and host name. */
+export const GATEWAY_LAB = {
+  className: 'ironlb',
+  controller: 'ironlb.io/gateway-controller',
+  namespace: 'demo',
+  gateway: 'web',
+  route: 'echo',
+  host: 'echo.gateway.lab.example',
+} as const;
+
+/**
+ * deployEchoGateway applies the GatewayClass "ironlb", the Gateway "demo/web" (one HTTP listener on port 80, routes
+ * from its own namespace) and the HTTPRoute "demo/echo" (host echo.gateway.lab.example, prefix / → Service
+ * demo/echo:80). The Gateway's address comes from IronLB through its Service "demo/ironlb-web".
+ */
+export async function deployEchoGateway(lab: Lab): Promise<void> {
+  const { className, controller, namespace, gateway, route, host } = GATEWAY_LAB;
+  const api = 'gateway.networking.k8s.io/v1';
+  const docs = [
+    {
+      apiVersion: api,
+      kind: 'GatewayClass',
+      metadata: { name: className },
+      spec: { controllerName: controller },
+    },
+    {
+      apiVersion: api,
+      kind: 'Gateway',
+      metadata: { name: gateway, namespace },
+      spec: {
+        gatewayClassName: className,
+        listeners: [
+          { name: 'http', port: 80, protocol: 'HTTP', allowedRoutes: { namespaces: { from: 'Same' } } },
+        ],
+      },
+    },
+    {
+      apiVersion: api,
+      kind: 'HTTPRoute',
+      metadata: { name: route, namespace },
+      spec: {
+        parentRefs: [{ name: gateway }],
+        hostnames: [host],
+        rules: [
+          {
+            matches: [{ path: { type: 'PathPrefix', value: '/' } }],
+            backendRefs: [{ name: 'echo', port: 80 }],
+          },
+        ],
+      },
+    },
+  ];
+  await lab.kubectl(
+    ['apply', '--server-side', '--force-conflicts', '-f', '-'],
+    JSON.stringify({ apiVersion: 'v1', kind: 'List', items: docs }),
+  );
+}
+
+interface GatewayView {
+  status?: {
+    addresses?: { value?: string }[];
+    conditions?: { type: string; status: string; reason?: string }[];
+  };
+}
+
+/**
+ * demonstrateGateway waits for the Gateway "demo/web" to have an address (status.addresses, given by IronLB to its
+ * Service) and fetches http://echo.gateway.lab.example/ through it from the LAN client; returns a line to show the
+ * user (or why it did not work).
+ */
+export async function demonstrateGateway(lab: Lab, options: { timeoutMs?: number } = {}): Promise<string> {
+  const { namespace, gateway, route, host } = GATEWAY_LAB;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const read = async (kind: string, name: string) =>
+    JSON.parse(await lab.kubectl(['get', kind, '-n', namespace, name, '-o', 'json'])) as GatewayView;
+  let ip: string | undefined;
+  let gw: GatewayView = {};
+  while (Date.now() < deadline && !ip) {
+    gw = await read('gateway.gateway.networking.k8s.io', gateway);
+    ip = gw.status?.addresses?.map((a) => a.value ?? '').find((a) => a && !a.includes(':'));
+    if (!ip) await new Promise((r) => setTimeout(r, 250));
+  }
+  const programmed = gw.status?.conditions?.find((c) => c.type === 'Programmed');
+  if (!ip)
+    return (
+      `Gateway "${namespace}/${gateway}" has no address yet (Programmed=${programmed?.status ?? '?'} ` +
+      `${programmed?.reason ?? ''}; node bin/ironlb.ts why gateway/${namespace}/${gateway})`
+    );
+  while (Date.now() < deadline) {
+    const r = await lab.exec('client', ['curl', '-s', '-m', '2', '-H', `Host: ${host}`, `http://${ip}/`], {
+      check: false,
+    });
+    if (r.code === 0 && r.stdout.startsWith('{')) {
+      const body = JSON.parse(r.stdout) as { pod: string; node: string };
+      return (
+        `curl -H 'Host: ${host}' http://${ip}/ from ${lab.ns('client')} → pod "${body.pod}" on ${body.node} ` +
+        `through Gateway "${namespace}/${gateway}" (address from IronLB via Service "${namespace}/ironlb-${gateway}") ` +
+        `and HTTPRoute "${namespace}/${route}"`
+      );
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return `Gateway "${namespace}/${gateway}" holds ${ip} but ${host} does not answer from ${lab.ns('client')} yet`;
+}
