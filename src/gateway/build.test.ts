@@ -268,6 +268,26 @@ describe('buildGateways: GatewayClass and Gateway', () => {
     expect(b.routing.listeners[0]?.internalPort).toBe(10100);
   });
 
+  it('serves a certificate for any SNI name when one of its listeners has no hostname', () => {
+    const tls = (name: string, hostname?: string): ListenerObject => ({
+      name,
+      port: 443,
+      protocol: 'HTTPS',
+      ...(hostname ? { hostname } : {}),
+      tls: { certificateRefs: [{ name: 'cert' }] },
+    });
+    const b = buildGateways(
+      input({
+        gateways: [gw('gw', [tls('named', 'secure.test'), tls('any')])],
+        secrets: [{ ns: 'infra', name: 'cert' }],
+      }),
+      OPTIONS,
+    );
+    expect([...b.certificates.entries()]).toEqual([
+      ['infra/cert', { namespace: 'infra', name: 'cert', hosts: [] }],
+    ]);
+  });
+
   it('reports unsupported route kinds and keeps the supported ones', () => {
     const b = buildGateways(
       input({

@@ -866,6 +866,7 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
   const order = compareRules(rank);
   const listeners: GatewayListener[] = [];
   const certificates: GatewayBuild['certificates'] = new Map();
+  const anyHost = new Set<string>();
   const gatewayStatus: GatewayBuild['gatewayStatus'] = new Map();
   const services: GatewayServiceSpec[] = [];
   for (const g of gateways.values()) {
@@ -894,7 +895,9 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
       for (const c of l.certs) {
         const k = `${c.namespace}/${c.name}`;
         const entry = certificates.get(k) ?? { namespace: c.namespace, name: c.name, hosts: [] };
-        if (l.hostname !== '*' && !entry.hosts.includes(l.hostname)) entry.hosts.push(l.hostname);
+        // a listener without a hostname serves any SNI name: no filter, the certificate's own names
+        if (l.hostname === '*') anyHost.add(k);
+        else if (!entry.hosts.includes(l.hostname)) entry.hosts.push(l.hostname);
         certificates.set(k, entry);
       }
     }
@@ -965,6 +968,7 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
     });
   }
   listeners.sort((a, b) => a.internalPort - b.internalPort || compareHostSpecificity(a.hostname, b.hostname));
+  for (const k of anyHost) certificates.get(k)?.hosts.splice(0);
 
   return {
     routing: { listeners },

@@ -10,7 +10,8 @@ function byKey<T>(key: (t: T) => string): (a: T, b: T) => number {
 
 /**
  * withGateways returns `table` with the Gateway routing, the backends its rules use (endpoints from
- * `resolver`) and its listeners' certificates added. A Secret used by both keeps the union of its SNI names.
+ * `resolver`) and its listeners' certificates added. A Secret used by both keeps the union of its SNI names
+ * (no names, i.e. the certificate's own, when either side has none).
  * O((backends + certificates) log).
  */
 export function withGateways(table: RouteTable, build: GatewayBuild, resolver: BackendResolver): RouteTable {
@@ -27,7 +28,10 @@ export function withGateways(table: RouteTable, build: GatewayBuild, resolver: B
   for (const [secret, c] of build.certificates) {
     const have = certificates.get(secret);
     if (have) {
-      certificates.set(secret, { ...have, hosts: [...new Set([...have.hosts, ...c.hosts])].sort() });
+      // [] serves any name (the certificate's own), so it wins over a list
+      const hosts =
+        have.hosts.length && c.hosts.length ? [...new Set([...have.hosts, ...c.hosts])].sort() : [];
+      certificates.set(secret, { ...have, hosts });
       continue;
     }
     const tls = resolver.tls(c.namespace, c.name);
