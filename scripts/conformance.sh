@@ -12,7 +12,9 @@ Usage: scripts/conformance.sh [--build-only] [--no-images] [--help] [-- extra su
   --build-only   only build (or reuse) the suite binary and its manifests
   --no-images    do not build/load the echo-basic backend image into the lab's nodes
 Environment: KUBECONFIG (default .lab/kubeconfig), GATEWAY_CLASS (ironlb), CONFORMANCE_PROFILES (GATEWAY-HTTP),
-  CONFORMANCE_REPORT (.lab/gateway-conformance-<version>.yaml), CONFORMANCE_TIMEOUT (60m), IRONLB_CACHE.
+  CONFORMANCE_REPORT (.lab/gateway-conformance-<version>.yaml), CONFORMANCE_TIMEOUT (60m), IRONLB_CACHE,
+  IRONLB_LAB_LOCKED=1 when the caller already holds /tmp/ironlb-lab.lock, CONFORMANCE_NETNS (the network
+  namespace the suite runs in; against the lab: its LAN client, ironlb-client, with .lab/lab.kubeconfig).
 Suite flags after "--" are passed on, e.g. -- -run-test HTTPRouteSimpleSameNamespace -debug.
 USAGE
 }
@@ -108,8 +110,11 @@ fi
 # 3. The lab: one user at a time; the echo backend image into every node's containerd.
 export KUBECONFIG="${KUBECONFIG:-$ROOT/.lab/kubeconfig}"
 [ -f "$KUBECONFIG" ] || { echo "conformance: no kubeconfig at $KUBECONFIG (run make lab, or set KUBECONFIG)" >&2; exit 1; }
-exec 9>/tmp/ironlb-lab.lock
-flock -n 9 || { echo "conformance: waiting for the lab lock (/tmp/ironlb-lab.lock)"; flock 9; }
+# IRONLB_LAB_LOCKED=1: the caller already holds the lock (flock /tmp/ironlb-lab.lock make lab conformance).
+if [ "${IRONLB_LAB_LOCKED:-0}" != 1 ]; then
+  exec 9>/tmp/ironlb-lab.lock
+  flock -n 9 || { echo "conformance: waiting for the lab lock (/tmp/ironlb-lab.lock)"; flock 9; }
+fi
 if [ "$IMAGES" = 1 ]; then
   node --input-type=module -e "
     import { buildImages } from './test/harness/images.ts';
@@ -134,9 +139,17 @@ YAML
 FEATURES="$(node --input-type=module -e "import('./src/gateway/build.ts').then((m) => console.log(m.SUPPORTED_FEATURES.join(',')))")"
 REPORT="${CONFORMANCE_REPORT:-$ROOT/.lab/gateway-conformance-$VERSION.yaml}"
 LOG="${REPORT%.yaml}.log"
-echo "conformance: $VERSION, class $CLASS, profiles ${CONFORMANCE_PROFILES:-GATEWAY-HTTP}, features $FEATURES"
+# The suite sends its requests to the Gateways' addresses, which only the lab's LAN reaches: against the lab it
+# runs inside the LAN client's network namespace, with the kubeconfig that names the API server on the LAN.
+RUN=()
+if [ -z "${CONFORMANCE_NETNS+x}" ] && [ "$KUBECONFIG" = "$ROOT/.lab/kubeconfig" ] && [ -f "$ROOT/.lab/lab.kubeconfig" ]; then
+  CONFORMANCE_NETNS="${IRONLB_LAB_PREFIX:-ironlb-}client"
+  KUBECONFIG="$ROOT/.lab/lab.kubeconfig"
+fi
+[ -n "${CONFORMANCE_NETNS:-}" ] && RUN=(ip netns exec "$CONFORMANCE_NETNS")
+echo "conformance: $VERSION, class $CLASS, profiles ${CONFORMANCE_PROFILES:-GATEWAY-HTTP}, features $FEATURES${CONFORMANCE_NETNS:+, from netns $CONFORMANCE_NETNS}"
 set +e
-IRONLB_MANIFESTS="$MANIFESTS" "$BIN" -test.v -test.run '^TestConformance$' -test.timeout "${CONFORMANCE_TIMEOUT:-60m}" \
+IRONLB_MANIFESTS="$MANIFESTS" "${RUN[@]}" "$BIN" -test.v -test.run '^TestConformance$' -test.timeout "${CONFORMANCE_TIMEOUT:-60m}" \
   -gateway-class "$CLASS" \
   -conformance-profiles "${CONFORMANCE_PROFILES:-GATEWAY-HTTP}" \
   -supported-features "$FEATURES" \
