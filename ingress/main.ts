@@ -1,9 +1,10 @@
 // ironlb-ingress — the ingress proxy's control plane: serves Ingresses of its classes through HAProxy and
 // writes their status from the address of its own LoadBalancer Service. Wiring only: the program is
-// createIngress (ingress/app.ts), the shell (flags, metrics, Lease, signals) edge/program.ts.
-import { runProgram, standardOptions, type Flags } from '../edge/program.ts';
-import type { PortRange } from '../src/gateway/build.ts';
-import { createIngress, portRange } from './app.ts';
+// createIngress (ingress/app.ts), its flag checks ingress/flags.ts, the shell (flags, metrics, Lease, signals)
+// edge/program.ts.
+import { runProgram, standardOptions } from '../edge/program.ts';
+import { createIngress } from './app.ts';
+import { checkFlags, ingressOptions } from './flags.ts';
 import { IngressMetrics } from './metrics.ts';
 
 const env = process.env;
@@ -49,15 +50,6 @@ Options (environment variable in brackets):
   --log-level LEVEL          trace|debug|info|warn|error (info) [IRONLB_LOG_LEVEL]
   -h, --help                 this text`;
 
-const PORTS = ['http-port', 'https-port', 'http-public-port', 'https-public-port'] as const;
-const RANGES = ['gateway-ports', 'gateway-tls-ports'] as const;
-/** port reads a port flag; https-port may be 0 (TLS off). */
-const port = (f: Flags, name: string): number | undefined => {
-  const n = Number(f[name]);
-  const ok = Number.isInteger(n) && n >= (name === 'https-port' ? 0 : 1) && n <= 65535;
-  return ok ? n : undefined;
-};
-
 runProgram({
   name: 'ironlb-ingress',
   short: 'ingress',
@@ -83,33 +75,9 @@ runProgram({
     'gateway-tls-ports': { type: 'string', default: env.IRONLB_GATEWAY_TLS_PORTS ?? '10064-10127' },
     'debounce-ms': { type: 'string', default: env.IRONLB_DEBOUNCE_MS ?? '100' },
   },
-  check: (f) => {
-    const bad = PORTS.find((name) => port(f, name) === undefined);
-    if (bad) return `--${bad} must be a port number, not "${String(f[bad])}"\n\n${USAGE}`;
-    const badRange = RANGES.find((name) => portRange(f[name]) === undefined);
-    return badRange && `--${badRange} must be a port range A-B, not "${String(f[badRange])}"\n\n${USAGE}`;
-  },
+  check: (f) => checkFlags(f, USAGE),
   logFields: (f) => ({ identity: f.identity }),
   lease: { exitOnLoss: false },
   metrics: () => new IngressMetrics(),
-  create: (f, deps) =>
-    createIngress(deps, {
-      namespace: f.namespace as string,
-      service: f.service as string,
-      className: f['ingress-class'] as string,
-      controller: f.controller as string,
-      watchWithoutClass: f['watch-without-class'] === true,
-      identity: f.identity as string,
-      runDir: f['run-dir'] as string,
-      haproxy: f.haproxy as string,
-      binds: (f.bind as string).split(',').flatMap((s) => (s.trim() ? [s.trim()] : [])),
-      httpPort: port(f, 'http-port') as number,
-      httpsPort: port(f, 'https-port') as number,
-      publicHttpPort: port(f, 'http-public-port') as number,
-      publicHttpsPort: port(f, 'https-public-port') as number,
-      debounceMs: Number(f['debounce-ms']),
-      gatewayController: f['gateway-controller'] as string,
-      gatewayHttpPorts: portRange(f['gateway-ports']) as PortRange,
-      gatewayHttpsPorts: portRange(f['gateway-tls-ports']) as PortRange,
-    }),
+  create: (f, deps) => createIngress(deps, ingressOptions(f)),
 });
