@@ -21,6 +21,31 @@ export const realClock: Clock = {
   },
 };
 
+/**
+ * sleep resolves after ms on the clock. When signal aborts first the timer is cancelled and the promise rejects
+ * with the signal's reason (as node:timers/promises does).
+ */
+export function sleep(clock: Clock, ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason as Error);
+    const onAbort = (): void => {
+      timer.cancel();
+      reject(signal?.reason as Error);
+    };
+    const timer = clock.setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** deadline returns a test that stays true until ms have passed on the clock (bounds a polling loop). */
+export function deadline(clock: Clock, ms: number): () => boolean {
+  const end = clock.now() + ms;
+  return () => clock.now() < end;
+}
+
 /** ManualClock is a Clock for tests: time moves only when advance() is called, firing due timers in order. */
 export class ManualClock implements Clock {
   private t: number;

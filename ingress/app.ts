@@ -116,6 +116,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
     startDataplane: (table, onExit) =>
       startDataplane(table, {
         dir: o.runDir,
+        clock,
         httpBinds: o.binds.map((a) => bindArg(a, o.httpPort)),
         httpsBinds: o.httpsPort > 0 ? o.binds.map((a) => bindArg(a, o.httpsPort)) : [],
         httpsPort: o.publicHttpsPort,
@@ -145,7 +146,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
   });
   metrics.stats = async () =>
     loop.dataplane
-      ? parseFrontendStats(await sendCommand(join(o.runDir, 'admin.sock'), 'show stat -1 1 -1', 2000))
+      ? parseFrontendStats(await sendCommand(join(o.runDir, 'admin.sock'), 'show stat -1 1 -1', 2000, clock))
       : [];
 
   /** debugTable is the last route table without certificate PEMs (they hold private keys). */

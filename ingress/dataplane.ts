@@ -7,7 +7,6 @@ import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile, readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import {
   CONFIG_FILE,
@@ -18,6 +17,7 @@ import {
   type HaproxyState,
   type RuntimeOp,
 } from '../src/ingress/haproxy.ts';
+import { deadline, realClock, sleep, type Clock } from '../edge/clock.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
 import { answerProblem, firstLine, sendCommand } from './haproxy-cli.ts';
 
@@ -33,6 +33,8 @@ export interface DataplaneOptions extends Omit<HaproxyOptions, 'defaultCertPem'>
   log?: (entry: Record<string, unknown>) => void;
   /** startTimeoutMs bounds start and reload waits (default 10 s). */
   startTimeoutMs?: number;
+  /** clock times the polling waits and socket timeouts (default the real clock). */
+  clock?: Clock;
   /**
    * onExit is called once when the HAProxy master exits after a successful start, whether `stop` asked for it
    * or not; after an unasked exit `apply` fails and the caller starts a new data plane.
@@ -108,6 +110,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   const bin = options.haproxyBin ?? 'haproxy';
   const log = options.log ?? (() => {});
   const timeoutMs = options.startTimeoutMs ?? 10_000;
+  const clock = options.clock ?? realClock;
   const dir = options.dir;
   const admin = join(dir, 'admin.sock');
   const master = join(dir, 'master.sock');
@@ -190,7 +193,7 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
 
   const workerPid = async (): Promise<number | undefined> => {
     try {
-      const info = await sendCommand(admin, 'show info', 1000);
+      const info = await sendCommand(admin, 'show info', 1000, clock);
       const m = /^Pid: (\d+)/m.exec(info);
       return m ? Number(m[1]) : undefined;
     } catch {
@@ -198,26 +201,26 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     }
   };
   const waitForWorker = async (notPid?: number): Promise<number> => {
-    const deadline = Date.now() + timeoutMs;
-    while (Date.now() < deadline) {
+    const open = deadline(clock, timeoutMs);
+    while (open()) {
       if (exited !== undefined) {
         throw new Error(`HAProxy in "${dir}" exited with code ${exited}: ${recent.join(' | ')}`);
       }
       const pid = await workerPid();
       if (pid !== undefined && pid !== notPid) return pid;
-      await sleep(20);
+      await sleep(clock, 20);
     }
     throw new Error(`HAProxy in "${dir}" did not answer on its admin socket within ${timeoutMs} ms`);
   };
 
   const waitUntilNotListening = async (pid: number, ms: number): Promise<void> => {
-    const deadline = Date.now() + ms;
-    while (Date.now() < deadline) {
+    const open = deadline(clock, ms);
+    while (open()) {
       const out = await new Promise<string>((resolve) =>
         execFile('ss', ['-Hltnp'], (err, stdout) => resolve(err ? '' : stdout)),
       );
       if (!out.includes(`pid=${pid},`)) return;
-      await sleep(10);
+      await sleep(clock, 10);
     }
     log({ msg: 'old haproxy worker still listening after reload', dir, pid });
   };
@@ -242,14 +245,14 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     for (const op of ops) {
       let version = 0;
       if (op.op === 'replaceMap') {
-        const answer = await sendCommand(admin, `prepare map ${op.file}`);
+        const answer = await sendCommand(admin, `prepare map ${op.file}`, 5000, clock);
         const m = /New version created: (\d+)/.exec(answer);
         if (!m) throw new Error(`prepare map ${op.file}: ${answer.trim()}`);
         version = Number(m[1]);
         count++;
       }
       for (const cmd of opCommands(op, version)) {
-        const answer = await sendCommand(admin, cmd);
+        const answer = await sendCommand(admin, cmd, 5000, clock);
         count++;
         const bad = answerProblem(cmd, answer);
         if (bad !== undefined) throw new Error(`${firstLine(cmd)}: ${bad}`);
@@ -315,11 +318,11 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   const stop = async (): Promise<void> => {
     if (exited === undefined && child.pid !== undefined) {
       child.kill('SIGUSR1'); // soft stop: finish in-flight requests
-      const deadline = Date.now() + 3000;
-      while (exited === undefined && Date.now() < deadline) await sleep(20);
+      const soft = deadline(clock, 3000);
+      while (exited === undefined && soft()) await sleep(clock, 20);
       if (exited === undefined) child.kill('SIGTERM');
-      const hard = Date.now() + 2000;
-      while (exited === undefined && Date.now() < hard) await sleep(20);
+      const hard = deadline(clock, 2000);
+      while (exited === undefined && hard()) await sleep(clock, 20);
       if (exited === undefined) child.kill('SIGKILL');
     }
     for (const s of [admin, master]) await rm(s, { force: true });

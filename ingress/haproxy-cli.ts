@@ -1,13 +1,19 @@
 // A tiny client for HAProxy's runtime API (the admin socket) and master CLI: one command per connection,
 // as `socat` does, with a timeout. No retries here: the data-plane edge decides what a failure means.
 import { createConnection } from 'node:net';
+import { realClock, type Clock } from '../edge/clock.ts';
 
 /** sendCommand sends one command (payload commands included) and resolves with the whole answer. */
-export function sendCommand(socketPath: string, command: string, timeoutMs = 5000): Promise<string> {
+export function sendCommand(
+  socketPath: string,
+  command: string,
+  timeoutMs = 5000,
+  clock: Clock = realClock,
+): Promise<string> {
   return new Promise((resolve, reject) => {
     const sock = createConnection(socketPath);
     const chunks: Buffer[] = [];
-    const timer = setTimeout(() => {
+    const timer = clock.setTimeout(() => {
       sock.destroy();
       reject(
         new Error(
@@ -18,11 +24,11 @@ export function sendCommand(socketPath: string, command: string, timeoutMs = 500
     sock.on('connect', () => sock.end(command.endsWith('\n') ? command : `${command}\n`));
     sock.on('data', (d: Buffer) => chunks.push(d));
     sock.on('error', (err) => {
-      clearTimeout(timer);
+      timer.cancel();
       reject(new Error(`HAProxy socket "${socketPath}": ${err.message}`, { cause: err }));
     });
     sock.on('close', () => {
-      clearTimeout(timer);
+      timer.cancel();
       resolve(Buffer.concat(chunks).toString('utf8'));
     });
   });
