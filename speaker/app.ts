@@ -4,7 +4,7 @@
 // failover needs no API server. Time comes from the clock it is given: the debounce, the wait before the first
 // election, the resync and the handoff on stop.
 import * as k8s from '@kubernetes/client-node';
-import type { Timer } from '../edge/clock.ts';
+import { sleep, type Timer } from '../edge/clock.ts';
 import { EventRecorder } from '../edge/events.ts';
 import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
 import type { App, ProgramDeps } from '../edge/program.ts';
@@ -191,7 +191,6 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     replan('resync');
     resyncTimer = clock.setTimeout(resync, RESYNC_MS);
   };
-  const sleep = (ms: number) => new Promise<void>((resolve) => clock.setTimeout(resolve, ms));
   const informers = [services, nodes, slices, secrets, ...configSources.map((c) => c.informer)];
 
   return {
@@ -228,7 +227,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
       // BGP plans first, as before: its paths follow the same snapshot as L2's answers
       if (bgp) announcers.unshift(bgp);
       // hear from the other speakers before the first election, so a restart does not grab every address
-      await sleep(o.liveness.timeoutMs);
+      await sleep(clock, o.liveness.timeoutMs);
       started = true;
       log.info(
         { alive: liveness.membership.alive(), interfaces: l2.wire.eligibleInterfaces() },

@@ -24,7 +24,7 @@ import type { PathUuid } from '../src/bgp/uuid.ts';
 import type { PeerEvent } from '../src/bgp/status.ts';
 import type { Recorder } from '../edge/events.ts';
 import { errorMessage } from '../edge/informer.ts';
-import { realClock, type Clock, type Timer } from '../edge/clock.ts';
+import { realClock, sleep, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
 import { DONE, WorkQueue, type ReconcileResult } from '../edge/workqueue.ts';
 import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
@@ -161,6 +161,7 @@ class GobgpSpeaker implements BgpSpeaker {
     this.#bfd = new BfddResponder({
       dir: ctx.bfdDir ?? join(tmpdir(), `ironlb-bfdd-${ctx.self}-${netnsId()}`),
       log: this.#log.child({ component: 'bfd' }),
+      clock: this.#clock,
     });
     const registers = [ctx.registry];
     this.#metrics = {
@@ -199,7 +200,7 @@ class GobgpSpeaker implements BgpSpeaker {
         break;
       } catch (e) {
         this.#log.warn({ err: errorMessage(e), attempt }, 'cannot read this Node for its addresses');
-        await this.#sleep(500 * (attempt + 1));
+        await sleep(this.#clock, 500 * (attempt + 1));
       }
     }
     if (this.#addresses.v4 === undefined) {
@@ -249,10 +250,6 @@ class GobgpSpeaker implements BgpSpeaker {
     this.#queue.add('converge');
   }
 
-  #sleep(ms: number): Promise<void> {
-    return new Promise((resolve) => this.#clock.setTimeout(resolve, ms));
-  }
-
   /** #reconcile converges BFD, gobgpd's peers and its paths on the latest plan; throws to be retried. */
   async #reconcile(): Promise<ReconcileResult> {
     const plan = this.#plan;
@@ -282,6 +279,7 @@ class GobgpSpeaker implements BgpSpeaker {
         apiTarget: this.#ctx.gobgpApi,
         spawn: this.#ctx.spawn ? {} : false,
         logger: this.#log.child({ component: 'gobgpd' }),
+        clock: this.#clock,
         onReady: (ready) => this.#exclusive(() => this.#onReady(ready)),
         onPeerEvent: (event) => this.#onPeerEvent(event),
         onDown: (reason) => {
@@ -617,7 +615,7 @@ class GobgpSpeaker implements BgpSpeaker {
         }
         this.#log.info({ paths: n }, 'withdrew every path before stopping');
       }).catch((e: unknown) => this.#log.warn({ err: errorMessage(e) }, 'withdrawal failed'));
-      await this.#sleep(200); // let gobgpd send the withdrawals before the sessions close
+      await sleep(this.#clock, 200); // let gobgpd send the withdrawals before the sessions close
       await sidecar.stop();
     }
     await this.#bfd.stop();

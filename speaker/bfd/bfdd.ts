@@ -20,7 +20,7 @@ import {
 import { join } from 'node:path';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { setTimeout as sleep } from 'node:timers/promises';
+import { deadline, realClock, sleep, type Clock } from '../../edge/clock.ts';
 import type { BfdProfile } from '../../src/config/model.ts';
 
 const execFileAsync = promisify(execFile);
@@ -51,6 +51,8 @@ export interface BfddOptions {
   vtysh?: string;
   /** user the daemon runs as and owns dir (default "frr", FRR's own default). */
   user?: string;
+  /** clock times the start and stop waits and the restart pause (default the real clock). */
+  clock?: Clock;
 }
 
 /** BfdSessionState is one session as bfdd reports it (`show bfd peers json`). */
@@ -100,8 +102,11 @@ export class BfddResponder {
   #desired: readonly BfdPeerConfig[] = [];
   #started: Promise<void> | undefined;
 
+  readonly #clock: Clock;
+
   constructor(options: BfddOptions) {
     this.#o = options;
+    this.#clock = options.clock ?? realClock;
   }
 
   /** available reports whether bfdd and vtysh are installed. */
@@ -125,6 +130,7 @@ export class BfddResponder {
     for (const name of names) {
       const dir = join(parent, name);
       try {
+        // wall time on purpose: compared with the directory's mtime, which the file system stamps in wall time
         if (Date.now() - statSync(dir).mtimeMs < 60_000) continue;
         const pid = readPid(join(dir, 'bfdd.pid'));
         if (pid !== undefined && alive(pid)) continue;
@@ -177,7 +183,7 @@ export class BfddResponder {
     this.#stopping = true;
     await this.#started?.catch(() => undefined);
     const pid = this.pid;
-    if (pid !== undefined) await stopProcess(pid);
+    if (pid !== undefined) await stopProcess(pid, this.#clock);
     if (this.#started !== undefined) rmSync(this.#o.dir, { recursive: true, force: true });
   }
 
@@ -208,11 +214,11 @@ export class BfddResponder {
     writeFileSync(conf, '');
     if (ids) chownSync(conf, ids.uid, ids.gid);
     this.#spawn();
-    const deadline = Date.now() + 10_000;
-    while (Date.now() < deadline) {
+    const open = deadline(this.#clock, 10_000);
+    while (open()) {
       if (existsSync(join(dir, 'bfdd.vty'))) return;
       if (this.#child?.exitCode !== null && this.#child?.exitCode !== undefined) break;
-      await sleep(50);
+      await sleep(this.#clock, 50);
     }
     throw new Error(`bfdd did not start in "${dir}" (see ${join(dir, 'bfdd.log')})`);
   }
@@ -247,7 +253,7 @@ export class BfddResponder {
       this.#applied.clear();
       this.#profiles.clear();
       // a speaker shutting down (retire/stop within the pause) must not leave a new bfdd behind
-      this.#started = sleep(500).then(() => (this.#stopping ? undefined : this.#start()));
+      this.#started = sleep(this.#clock, 500).then(() => (this.#stopping ? undefined : this.#start()));
       void this.#started
         .then(() => (this.#stopping ? undefined : this.#converge()))
         .catch((e: unknown) => this.#o.log.warn({ err: (e as Error).message }, 'bfdd restart failed'));
@@ -289,7 +295,7 @@ export class BfddResponder {
   }
 }
 
-async function stopProcess(pid: number): Promise<void> {
+async function stopProcess(pid: number, clock: Clock): Promise<void> {
   try {
     process.kill(pid, 'SIGTERM');
   } catch {
@@ -297,7 +303,7 @@ async function stopProcess(pid: number): Promise<void> {
   }
   for (let i = 0; i < 50; i++) {
     if (!alive(pid)) return;
-    await sleep(50);
+    await sleep(clock, 50);
   }
   try {
     process.kill(pid, 'SIGKILL');

@@ -9,8 +9,8 @@
 
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { PeerEvent } from '../../src/bgp/status.ts';
+import { realClock, sleep, type Clock } from '../../edge/clock.ts';
 import { DEFAULT_GOBGP_API_TARGET, GobgpClient, type GobgpClientOptions } from './gobgp.ts';
 
 /** SidecarLogger is the structured logger the sidecar writes to (pino-compatible: object first, then message). */
@@ -62,6 +62,8 @@ export interface GobgpSidecarOptions {
   readonly logger?: SidecarLogger;
   /** backoffMs: first and longest pause between attempts; default 100 and 5 000. */
   readonly backoffMs?: { readonly initial: number; readonly max: number };
+  /** clock times the start timeout, the backoffs and the stop grace (default the real clock). */
+  readonly clock?: Clock;
 }
 
 const silent: SidecarLogger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -83,6 +85,7 @@ export class GobgpSidecar {
   readonly #options: GobgpSidecarOptions;
   readonly #log: SidecarLogger;
   readonly #target: string;
+  readonly #clock: Clock;
   readonly #stop = new AbortController();
   #child: ChildProcess | undefined;
   #childExited: Promise<void> = Promise.resolve();
@@ -96,6 +99,7 @@ export class GobgpSidecar {
     this.#options = options;
     this.#log = options.logger ?? silent;
     this.#target = options.apiTarget ?? DEFAULT_GOBGP_API_TARGET;
+    this.#clock = options.clock ?? realClock;
     this.client = new GobgpClient(this.#target, options.client);
   }
 
@@ -119,7 +123,10 @@ export class GobgpSidecar {
     let firstReady!: () => void;
     const ready = new Promise<void>((resolve) => (firstReady = resolve));
     this.#loop = this.#run(firstReady);
-    const timeout = sleep(timeoutMs, 'timeout', { signal: this.#stop.signal }).catch(() => 'stopped');
+    const timeout = sleep(this.#clock, timeoutMs, this.#stop.signal).then(
+      () => 'timeout',
+      () => 'stopped',
+    );
     const outcome = await Promise.race([ready.then(() => 'ready'), timeout]);
     if (outcome !== 'ready') {
       await this.stop();
@@ -195,7 +202,7 @@ export class GobgpSidecar {
     const { initial, max } = this.#options.backoffMs ?? { initial: 100, max: 5_000 };
     this.#respawnDelay = Math.min(max, Math.max(initial, this.#respawnDelay * 2));
     try {
-      await sleep(this.#respawnDelay, undefined, { signal: this.#stop.signal });
+      await sleep(this.#clock, this.#respawnDelay, this.#stop.signal);
     } catch {
       return;
     }
@@ -207,7 +214,10 @@ export class GobgpSidecar {
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const timeoutMs = (this.#options.spawn !== false && this.#options.spawn?.stopTimeoutMs) || 5_000;
     child.kill('SIGTERM');
-    const killed = await Promise.race([this.#childExited.then(() => true), sleep(timeoutMs, false)]);
+    const killed = await Promise.race([
+      this.#childExited.then(() => true),
+      sleep(this.#clock, timeoutMs).then(() => false),
+    ]);
     if (!killed) {
       this.#log.warn({ target: this.#target, pid: child.pid }, 'gobgpd ignored SIGTERM; killing it');
       child.kill('SIGKILL');
@@ -261,7 +271,7 @@ export class GobgpSidecar {
         this.#log.debug({ target: this.#target, err: (error as Error).message }, 'gobgpd not ready');
       }
       try {
-        await sleep(delay, undefined, { signal });
+        await sleep(this.#clock, delay, signal);
       } catch {
         break;
       }
