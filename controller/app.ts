@@ -370,6 +370,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
         namespace,
         existing: configObjects,
         log,
+        clock,
       });
       log.info({ port: w.port }, 'webhook serving');
     } else if (w.port > 0) {

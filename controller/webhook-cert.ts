@@ -118,6 +118,7 @@ export async function ensureWebhookCert(
           cert &&
           key &&
           ca &&
+          // wall time on purpose: a certificate's validTo is a calendar date, checked as TLS clients will
           new Date(x.validTo).getTime() > Date.now() + 7 * 86_400_000 &&
           dns.every((d) => x.checkHost(d) !== undefined)
         );

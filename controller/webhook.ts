@@ -5,6 +5,7 @@ import { readFileSync, watch } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import { validateObject } from '../src/config/parse.ts';
+import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
 
 /** WEBHOOK_PATHS maps each served path to the kind it validates (deploy/controller.yaml registers them). */
@@ -132,7 +133,10 @@ export function serveWebhook(options: {
   /** onRefused counts requests refused by a limit: "tooLarge" or "busy" (slow ones get 408 from Node). */
   onRefused?: (reason: string) => void;
   limits?: Partial<WebhookLimits>;
+  /** clock times the certificate reload debounce (default the real clock). */
+  clock?: Clock;
 }): Promise<Server> {
+  const clock = options.clock ?? realClock;
   const limits = { ...WEBHOOK_LIMITS, ...options.limits };
   const load = () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) });
   let inFlight = 0;
@@ -213,10 +217,10 @@ export function serveWebhook(options: {
       }
     });
   });
-  let reloadTimer: NodeJS.Timeout | undefined;
+  let reloadTimer: Timer | undefined;
   const watcher = watch(options.certFile, () => {
-    clearTimeout(reloadTimer);
-    reloadTimer = setTimeout(() => {
+    reloadTimer?.cancel();
+    reloadTimer = clock.setTimeout(() => {
       try {
         server.setSecureContext(load());
         options.log.info({ cert: options.certFile }, 'webhook certificate reloaded');

@@ -183,6 +183,7 @@ export class GobgpClient {
   }
 
   #deadline(): Date {
+    // wall time on purpose: gRPC deadlines are absolute Dates, compared with the wall clock by grpc-js
     return new Date(Date.now() + this.#timeoutMs);
   }
 
