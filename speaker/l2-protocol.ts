@@ -2,7 +2,7 @@
 // drives the wire (ARP/NDP responders), the ServiceL2Status objects, the metallb_speaker_announced series,
 // the nodeAssigned Events and the address-conflict reports (Event, Service condition, metric).
 import type { V1Service } from '@kubernetes/client-node';
-import type { Clock } from '../edge/clock.ts';
+import { sleep, type Clock } from '../edge/clock.ts';
 import { serviceTarget, type Recorder } from '../edge/events.ts';
 import { errorMessage } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
@@ -181,7 +181,7 @@ export class L2Protocol implements Announcer<L2Step> {
   async stop(): Promise<void> {
     // from now on only the new owners announce: this node answers the clients still sending to it, nothing more
     this.wire.quiesce();
-    await new Promise<void>((resolve) => this.o.clock.setTimeout(resolve, this.o.handoffMs));
+    await sleep(this.o.clock, this.o.handoffMs);
     this.wire.close();
     await this.o.status
       .removeAll()
