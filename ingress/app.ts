@@ -40,15 +40,6 @@ export interface IngressOptions {
   gatewayHttpsPorts?: PortRange;
 }
 
-/** portRange parses "A-B" (1 ≤ A ≤ B ≤ 65535), or undefined. */
-export function portRange(text: unknown): PortRange | undefined {
-  const m = typeof text === 'string' ? /^(\d+)-(\d+)$/.exec(text.trim()) : null;
-  if (!m) return undefined;
-  const first = Number(m[1]);
-  const last = Number(m[2]);
-  return first >= 1 && first <= last && last <= 65535 ? { first, last } : undefined;
-}
-
 /** bindArg is HAProxy's bind address for addr:port or a port range ("::" listens on IPv6 only, IPv4 has its own bind). */
 export function bindArg(addr: string, port: number | string): string {
   return addr.includes(':') ? `[${addr}]:${port}${addr === '::' ? ' v6only' : ''}` : `${addr}:${port}`;

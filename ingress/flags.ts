@@ -2,7 +2,7 @@
 // status 2 before anything starts) and the mapping of the parsed flags onto createIngress's options.
 import type { Flags } from '../edge/program.ts';
 import type { PortRange } from '../src/gateway/build.ts';
-import { portRange, type IngressOptions } from './app.ts';
+import type { IngressOptions } from './app.ts';
 
 const PORTS = ['http-port', 'https-port', 'http-public-port', 'https-public-port'] as const;
 const RANGES = ['gateway-ports', 'gateway-tls-ports'] as const;
@@ -12,6 +12,15 @@ export function port(f: Flags, name: string): number | undefined {
   const n = Number(f[name]);
   const ok = Number.isInteger(n) && n >= (name === 'https-port' ? 0 : 1) && n <= 65535;
   return ok ? n : undefined;
+}
+
+/** portRange parses "A-B" (1 ≤ A ≤ B ≤ 65535), or undefined. */
+export function portRange(text: unknown): PortRange | undefined {
+  const m = typeof text === 'string' ? /^(\d+)-(\d+)$/.exec(text.trim()) : null;
+  if (!m) return undefined;
+  const first = Number(m[1]);
+  const last = Number(m[2]);
+  return first >= 1 && first <= last && last <= 65535 ? { first, last } : undefined;
 }
 
 /** checkFlags names the first port or port-range flag that does not parse, followed by usage; or undefined. */
