@@ -4,6 +4,7 @@ import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { parseAllDocuments } from 'yaml';
+import { reportedProblems } from '../src/config/conditions.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import { planPoolChange, type PlanEntry } from '../src/allocator/plan.ts';
 import { isOurs, toServiceView } from '../src/service/view.ts';
@@ -25,7 +26,7 @@ Commands:
         --current FILE --services FILE   work offline from files instead (pools; Services as a List or docs)
   why NAMESPACE/NAME              why a Service is pending, or where its addresses come from and who announces them;
                                   also what is wrong in the configuration it depends on (an advertisement naming a
-                                  missing pool, a BGPPeer naming a missing BFDProfile, …)
+                                  missing pool, a BGPPeer naming a missing BFDProfile or password Secret, …)
   why gateway/NAMESPACE/NAME      a Gateway: its address, the Service it comes from and who announces it, the
                                   conditions of the Gateway, its listeners and the HTTPRoutes naming it
   who ADDRESS                     which Service holds an address, its pool, and which node announces it
@@ -117,7 +118,11 @@ function configNotes(objects: Obj[], pool: string | undefined): string[] {
     namespace: f.namespace as string,
     secretsRead: false,
   });
-  return [...problems, ...warnings]
+  // what only the controller can see (a BGPPeer's password Secret: this command reads no Secrets), from the
+  // Valid conditions it wrote; the same message found by both is shown once
+  const seen = new Set([...problems, ...warnings].map((p) => p.message));
+  const reported = reportedProblems(objects).filter((p) => !seen.has(p.message));
+  return [...problems, ...warnings, ...reported]
     .filter((p) => p.kind !== 'IPAddressPool' || p.name === pool)
     .map((p) => `${p.retryable ? 'unresolved' : 'invalid'}: ${p.message}`);
 }

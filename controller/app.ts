@@ -24,6 +24,7 @@ import {
 } from './writers.ts';
 import { apiConditionWriter, ConfigReporter } from './config-report.ts';
 import { parseConfig } from '../src/config/parse.ts';
+import { passwordSecretNames, redactSecret } from '../src/config/secret.ts';
 
 /** ControllerOptions are the controller's settings (from flags). */
 export interface ControllerOptions {
@@ -128,8 +129,26 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
   const pools = crd(RESOURCES.IPAddressPool);
   const others = CONFIG_RESOURCES.filter((r) => r !== RESOURCES.IPAddressPool).map(crd);
   const kinds = Object.fromEntries(CONFIG_RESOURCES.map((r) => [r.plural, r.kind]));
+  const peers = others.find((inf) => inf.name === RESOURCES.BGPPeer.plural);
+  // Secrets of our own namespace only (a namespaced Role), to report a BGPPeer whose password Secret is
+  // missing, of the wrong type or without its key. Cached redacted: key names, never a value. Start does not
+  // wait for it: with RBAC from before this watch (no Secret list/watch) the controller still allocates, and
+  // until the list succeeds passwordSecrets are reported as before (not at all); the refusal is logged.
+  const secrets = new Informer<k8s.V1Secret>(kc, {
+    name: 'secrets',
+    path: `/api/v1/namespaces/${namespace}/secrets`,
+    list: () => core.listNamespacedSecret({ namespace }),
+    transform: (s) => redactSecret(s) as k8s.V1Secret,
+    log,
+  });
+  let secretsSynced = false;
+  void secrets.synced.then(() => {
+    secretsSynced = true;
+    pooled.addAfter('report', CONFIG_DELAY_MS);
+  });
   const informers = [services, namespaces, pools, ...others];
-  for (const inf of informers) inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
+  for (const inf of [...informers, secrets])
+    inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
 
   const schedulePoolStatus = () => {
     for (const p of pools.list()) pooled.addAfter(`pool/${p.metadata?.name ?? ''}`, POOL_STATUS_DELAY_MS);
@@ -257,7 +276,10 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
   });
   const reconcileReport = async (): Promise<ReconcileResult> => {
     const objects = configObjects();
-    const ok = await configReporter.report(objects, parseConfig(objects, { namespace, secretsRead: false }));
+    const result = secretsSynced
+      ? parseConfig([...objects, ...secrets.list()], { namespace, secretsRead: true })
+      : parseConfig(objects, { namespace, secretsRead: false });
+    const ok = await configReporter.report(objects, result);
     if (!ok) throw new Error('some Valid conditions could not be written');
     return DONE;
   };
@@ -275,6 +297,11 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
     services.on(verb, enqueueSvc);
     pools.on(verb, () => pooled.addAfter('config', CONFIG_DELAY_MS));
     for (const inf of [pools, ...others]) inf.on(verb, () => pooled.addAfter('report', CONFIG_DELAY_MS));
+    // only a Secret some BGPPeer names can change a report (the webhook's certificate rotating cannot)
+    secrets.on(verb, (s) => {
+      if (passwordSecretNames(peers?.list() ?? []).has(s.metadata?.name ?? ''))
+        pooled.addAfter('report', CONFIG_DELAY_MS);
+    });
   }
   namespaces.on('update', (ns) => {
     for (const svc of services.list(ns.metadata?.name)) enqueueSvc(svc);
@@ -291,6 +318,7 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
     },
 
     async start() {
+      void secrets.start();
       await Promise.all(informers.map((i) => i.start()));
       await Promise.all(informers.map((i) => i.synced));
       controller.setPools(pools.list());

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../edge/clock.ts';
 import type { Recorder } from '../edge/events.ts';
 import { parseConfig } from '../src/config/parse.ts';
+import { redactSecret } from '../src/config/secret.ts';
 import { ConfigReporter, type ConditionWriter, type ConfigObject } from './config-report.ts';
 
 function fakes() {
@@ -115,5 +116,47 @@ describe('ConfigReporter', () => {
     await r.report(objects, parseConfig(objects, { namespace: 'ns' }));
     expect(f.writes).toEqual([]);
     expect(f.events).toEqual([]);
+  });
+
+  it('reports a BGPPeer whose password Secret is missing, then wrong, then fixed, never showing the password', async () => {
+    const f = fakes();
+    const r = new ConfigReporter({
+      namespace: 'ns',
+      write: f.write,
+      recorder: f.recorder,
+      canWrite: () => true,
+    });
+    const peer = {
+      kind: 'BGPPeer',
+      metadata: { name: 'tor', namespace: 'ns', uid: 'uid-tor', generation: 1 },
+      spec: { myASN: 64500, peerASN: 64512, peerAddress: '192.0.2.1', passwordSecret: { name: 'bgp' } },
+    };
+    const secret = (type: string) =>
+      redactSecret({ metadata: { name: 'bgp', namespace: 'ns' }, type, data: { password: btoa('hunter2') } });
+    // what the controller does: the peers as cached, plus the namespace's Secrets redacted
+    const run = (secrets: unknown[]) =>
+      r.report([peer], parseConfig([peer, ...secrets], { namespace: 'ns', secretsRead: true }));
+
+    await run([]);
+    await run([secret('Opaque')]);
+    await run([secret('kubernetes.io/basic-auth')]);
+    expect(f.writes.map((w) => [w.name, w.status, w.reason])).toEqual([
+      ['tor', 'False', 'MissingReference'],
+      ['tor', 'False', 'Invalid'],
+      ['tor', 'True', 'Valid'],
+    ]);
+    expect(f.events.map((e) => [e.name, e.reason, e.message])).toEqual([
+      [
+        'tor',
+        'MissingReference',
+        'BGPPeer "tor": Secret "ns/bgp" named in spec.passwordSecret does not exist',
+      ],
+      [
+        'tor',
+        'InvalidConfiguration',
+        'BGPPeer "tor": Secret "ns/bgp" has type "Opaque"; a BGP password Secret needs type "kubernetes.io/basic-auth"',
+      ],
+    ]);
+    expect(JSON.stringify([f.writes, f.events])).not.toMatch(/hunter2|aHVudGVyMg/);
   });
 });

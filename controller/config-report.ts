@@ -1,7 +1,7 @@
 // Tells users what is wrong with their metallb.io configuration where they look: a `Valid` condition on each
 // L2Advertisement, BGPAdvertisement and BGPPeer (the status subresource) and a Warning Event on any object the
-// parse step rejected or found a dangling reference in (a missing pool, BFDProfile or Community). Only the
-// leader writes. IPAddressPools are reported by the pool status writer (main.ts).
+// parse step rejected or found a dangling reference in (a missing pool, BFDProfile, Community or password
+// Secret). Only the leader writes. IPAddressPools are reported by the pool status writer (main.ts).
 import * as k8s from '@kubernetes/client-node';
 import { configReports, type ValidCondition } from '../src/config/conditions.ts';
 import type { ParseResult } from '../src/config/parse.ts';

@@ -66,7 +66,8 @@ export function review(
   if (!obj) return { allowed: false, message: `${kind} request carries no object` };
   let problems;
   try {
-    // the controller reads no Secrets: a passwordSecret is the speaker's to resolve, not a missing object
+    // no Secrets here: a peer may be created before its password Secret, and a wrong Secret is fixed on the
+    // Secret, not the peer; the controller's Valid condition on the peer says what is wrong with it
     problems = validateObject(kind, { ...obj, kind }, { existing, namespace, secretsRead: false });
   } catch (e) {
     return {

@@ -687,18 +687,27 @@ describe('workloads and RBAC', () => {
     for (const a of accounts) expect(bound).toContain(a);
   });
 
-  it('the controller reads no Secret but its webhook certificate, by name', () => {
-    const rules = manifests
-      .filter(
-        (m) =>
-          ['ClusterRole', 'Role'].includes(m.doc.kind as string) &&
-          ((m.doc.metadata as Obj).name as string).includes('controller'),
-      )
-      .flatMap(
-        (m) => m.doc.rules as { apiGroups: string[]; resources: string[]; resourceNames?: string[] }[],
-      );
-    const secretRules = rules.filter((r) => r.resources.includes('secrets') || r.resources.includes('*'));
-    expect(secretRules.map((r) => r.resourceNames)).toEqual([['ironlb-webhook-cert']]);
+  it('the controller reads Secrets only in its own namespace and writes only its webhook certificate', () => {
+    const rules = (kind: string) =>
+      manifests
+        .filter((m) => m.doc.kind === kind && ((m.doc.metadata as Obj).name as string).includes('controller'))
+        .flatMap(
+          (m) =>
+            m.doc.rules as {
+              apiGroups: string[];
+              resources: string[];
+              resourceNames?: string[];
+              verbs: string[];
+            }[],
+        );
+    const touchesSecrets = (r: { resources: string[] }) =>
+      r.resources.includes('secrets') || r.resources.includes('*');
+    // never cluster-wide: a ClusterRole would let it read every namespace's Secrets
+    expect(rules('ClusterRole').filter(touchesSecrets)).toEqual([]);
+    const namespaced = rules('Role').filter(touchesSecrets);
+    const writes = namespaced.filter((r) => r.verbs.some((v) => !['get', 'list', 'watch'].includes(v)));
+    expect(writes.map((r) => r.resourceNames)).toEqual([['ironlb-webhook-cert']]);
+    expect(namespaced.find((r) => r.resourceNames === undefined)?.verbs).toEqual(['get', 'list', 'watch']);
   });
 
   it('the bfd component adds to the speaker container only what FRR bfdd needs to start', () => {

@@ -3,6 +3,7 @@
 // condition says exactly what parseConfig decided.
 import type { ParseResult } from './parse.ts';
 import type { ConfigProblem } from './problem.ts';
+import { isJson } from './raw.ts';
 
 /** REPORTED_KINDS are the kinds whose `Valid` condition the controller writes (IPAddressPool has its own). */
 export const REPORTED_KINDS = ['L2Advertisement', 'BGPAdvertisement', 'BGPPeer'] as const;
@@ -72,6 +73,40 @@ export function configReports(
       };
     }
     out.push({ kind: o.kind, name: o.name, condition });
+  }
+  return out;
+}
+
+/**
+ * reportedProblems reads back, from objects as stored (any kinds; each with its `kind`), the Valid=False
+ * conditions the controller wrote on REPORTED_KINDS, as ConfigProblems (Invalid → not retryable). A condition
+ * written for an older generation of its object is skipped: it speaks of a spec that is gone. `ironlb why`
+ * shows these beside its own parse for what only the controller sees (a BGPPeer's password Secret).
+ */
+export function reportedProblems(objects: readonly unknown[]): ConfigProblem[] {
+  const kinds = new Set<string>(REPORTED_KINDS);
+  const out: ConfigProblem[] = [];
+  for (const o of objects) {
+    if (!isJson(o) || typeof o.kind !== 'string' || !kinds.has(o.kind)) continue;
+    const meta = isJson(o.metadata) ? o.metadata : {};
+    const status = isJson(o.status) ? o.status : {};
+    const conditions = Array.isArray(status.conditions) ? status.conditions : [];
+    const c = conditions.find((x) => isJson(x) && x.type === 'Valid');
+    if (!isJson(c) || c.status !== 'False' || typeof c.message !== 'string') continue;
+    if (
+      typeof c.observedGeneration === 'number' &&
+      typeof meta.generation === 'number' &&
+      c.observedGeneration !== meta.generation
+    )
+      continue;
+    const p: ConfigProblem = {
+      kind: o.kind,
+      name: typeof meta.name === 'string' ? meta.name : '',
+      message: c.message,
+      retryable: c.reason !== 'Invalid',
+    };
+    if (typeof meta.namespace === 'string') p.namespace = meta.namespace;
+    out.push(p);
   }
   return out;
 }

@@ -54,8 +54,10 @@ export type ConfigKind = (typeof CONFIG_KINDS)[number];
 export interface ParseOptions {
   namespace?: string;
   /**
-   * secretsRead: false when the caller reads no Secrets (the controller and its webhook do not): a BGPPeer's
-   * passwordSecret is then neither resolved nor reported missing; the speaker, which reads them, decides.
+   * secretsRead: false when the caller passes no Secrets (the webhook and `ironlb why` do not): a BGPPeer's
+   * passwordSecret is then neither resolved nor reported missing. The speaker passes the Secrets of the
+   * namespace; the controller passes them redacted (src/config/secret.ts), which is enough to report a
+   * missing Secret, a wrong type or a missing key.
    */
   secretsRead?: boolean;
 }
@@ -464,17 +466,20 @@ function parsePeer(o: Obj, ctx: PeerContext): Peer {
   }
   const bfdProfile = optString(s.bfdProfile, 'spec.bfdProfile');
 
-  // References last: a terminal problem wins over a missing object.
+  // References last: a terminal problem wins over a missing object. Both references are checked, so a peer
+  // missing its Secret and its BFDProfile is told of both at once.
   let password = inline;
+  const unresolved: string[] = [];
   if (refName !== undefined && ctx.secretsRead) {
     const key = refNamespace !== undefined ? `${refNamespace}/${refName}` : refName;
-    const secret =
-      ctx.secrets.get(key) ?? missing(`Secret "${key}" named in spec.passwordSecret does not exist`);
-    password = secretPassword(secret, key);
+    const secret = ctx.secrets.get(key);
+    if (secret) password = secretPassword(secret, key);
+    else unresolved.push(`Secret "${key}" named in spec.passwordSecret does not exist`);
   }
   if (bfdProfile !== undefined && !ctx.bfd.has(bfdProfile)) {
-    missing(`BFDProfile "${bfdProfile}" named in spec.bfdProfile does not exist`);
+    unresolved.push(`BFDProfile "${bfdProfile}" named in spec.bfdProfile does not exist`);
   }
+  if (unresolved.length > 0) missing(unresolved.join('; '));
 
   const peer: Peer = {
     name: o.name,
