@@ -1,8 +1,7 @@
 // Dangling references reported where users look: the object's Valid condition, a Warning Event, and `ironlb why`.
-import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { run, waitFor } from '../harness/exec.ts';
-import { nodeBin, repoRoot } from '../harness/paths.ts';
+import { waitFor } from '../harness/exec.ts';
+import { ironlbWhy } from './support/objects.ts';
 import { endWorlds, world, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -62,18 +61,7 @@ describe('controller: configuration problems', () => {
 
     await env.service('web');
     await env.waitIPs('web');
-    const why = run([
-      nodeBin,
-      join(repoRoot, 'bin/ironlb.ts'),
-      'why',
-      `${env.ns}/web`,
-      '--kubeconfig',
-      kubeconfig,
-      '--namespace',
-      env.configNs,
-      '--lb-class',
-      env.lbClass,
-    ]).stdout;
+    const why = ironlbWhy(kubeconfig, env, 'web');
     expect(why).toContain(
       'L2Advertisement "typo": IPAddressPool "labb" named in spec.ipAddressPools does not exist',
     );

@@ -8,11 +8,11 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { clientCert, kubeconfig as renderKubeconfig, type Pki } from '../harness/certs.ts';
-import { run, waitFor } from '../harness/exec.ts';
+import { waitFor } from '../harness/exec.ts';
 import { isNotFound } from '../harness/kube.ts';
-import { nodeBin, repoRoot } from '../harness/paths.ts';
+import { repoRoot } from '../harness/paths.ts';
 import { startController } from './support/controller.ts';
-import { TestEnv } from './support/objects.ts';
+import { ironlbWhy, TestEnv } from './support/objects.ts';
 import { endWorlds, trackEnv, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -158,18 +158,7 @@ describe('controller: BGPPeer references', () => {
     // 2. `ironlb why` (which reads no Secret) shows what the controller found
     await env.service('web');
     await env.waitIPs('web');
-    const why = run([
-      nodeBin,
-      join(repoRoot, 'bin/ironlb.ts'),
-      'why',
-      `${env.ns}/web`,
-      '--kubeconfig',
-      kubeconfig,
-      '--namespace',
-      env.configNs,
-      '--lb-class',
-      env.lbClass,
-    ]).stdout;
+    const why = ironlbWhy(kubeconfig, env, 'web');
     expect(why).toContain(`unresolved: ${missing.message}`);
     expect(why).toContain('unresolved: BGPPeer "fast-peer": BFDProfile "fast"');
 

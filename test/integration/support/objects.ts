@@ -1,7 +1,9 @@
 // Kubernetes objects the controller tests create and read: LoadBalancer Services, IPAddressPools, Events.
 // Every wait is bounded (waitFor) and names what it waited for.
 import * as k8s from '@kubernetes/client-node';
-import { waitFor } from '../../harness/exec.ts';
+import { join } from 'node:path';
+import { run, waitFor } from '../../harness/exec.ts';
+import { nodeBin, repoRoot } from '../../harness/paths.ts';
 import { ensureNamespace, isNotFound, mergePatch, type Clients } from '../../harness/kube.ts';
 
 /** POOL_ANNOTATION is what the controller writes on each Service: the pool its addresses came from. */
@@ -307,4 +309,20 @@ export class TestEnv {
 /** validCondition returns the Valid condition of a pool status. */
 export function validCondition(s: PoolStatusView | undefined): PoolCondition | undefined {
   return s?.conditions?.find((c) => c.type === 'Valid');
+}
+
+/** ironlbWhy runs `ironlb why` on Service `name` of env, as an operator would, and returns what it printed. */
+export function ironlbWhy(kubeconfig: string, env: TestEnv, name: string): string {
+  return run([
+    nodeBin,
+    join(repoRoot, 'bin/ironlb.ts'),
+    'why',
+    `${env.ns}/${name}`,
+    '--kubeconfig',
+    kubeconfig,
+    '--namespace',
+    env.configNs,
+    '--lb-class',
+    env.lbClass,
+  ]).stdout;
 }
