@@ -7,6 +7,12 @@ import { realClock, type Clock, type Timer } from './clock.ts';
 import { errorMessage } from './informer.ts';
 import type { Logger } from './log.ts';
 
+/** LeaseApi is the part of the coordination API the elector calls (narrow, so unit tests pass a fake). */
+export type LeaseApi = Pick<
+  k8s.CoordinationV1Api,
+  'readNamespacedLease' | 'createNamespacedLease' | 'replaceNamespacedLease'
+>;
+
 /** LeaderOptions: which Lease, who we are, and the timings (seconds, as client-go). */
 export interface LeaderOptions {
   namespace: string;
@@ -19,11 +25,13 @@ export interface LeaderOptions {
   log?: Logger;
   onStartedLeading?: () => void;
   onStoppedLeading?: () => void;
+  /** api: the Lease calls (default: a CoordinationV1Api on the KubeConfig). */
+  api?: LeaseApi;
 }
 
 /** LeaderElector holds or waits for a Lease. */
 export class LeaderElector {
-  private readonly api: k8s.CoordinationV1Api;
+  private readonly api: LeaseApi;
   private readonly o: Required<
     Pick<LeaderOptions, 'leaseDurationSeconds' | 'renewDeadlineSeconds' | 'retryPeriodSeconds'>
   > &
@@ -36,7 +44,7 @@ export class LeaderElector {
   private inflight: Promise<void> | undefined;
 
   constructor(kc: k8s.KubeConfig, options: LeaderOptions) {
-    this.api = kc.makeApiClient(k8s.CoordinationV1Api);
+    this.api = options.api ?? kc.makeApiClient(k8s.CoordinationV1Api);
     this.o = { leaseDurationSeconds: 15, renewDeadlineSeconds: 10, retryPeriodSeconds: 2, ...options };
     if (this.o.renewDeadlineSeconds >= this.o.leaseDurationSeconds) {
       throw new RangeError(
