@@ -38,6 +38,8 @@ export interface IngressOptions {
   gatewayController?: string;
   gatewayHttpPorts?: PortRange;
   gatewayHttpsPorts?: PortRange;
+  /** gatewayPassthroughPorts: proxy ports of listener ports with a TLS passthrough listener. */
+  gatewayPassthroughPorts?: PortRange;
 }
 
 /** bindArg is HAProxy's bind address for addr:port or a port range ("::" listens on IPv6 only, IPv4 has its own bind). */
@@ -56,6 +58,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
   const gwRanges = {
     http: o.gatewayHttpPorts ?? { first: 10000, last: 10063 },
     https: o.gatewayHttpsPorts ?? { first: 10064, last: 10127 },
+    passthrough: o.gatewayPassthroughPorts ?? { first: 10128, last: 10191 },
   };
   const gwWatch = o.gatewayController ? createGatewayWatch(kc, { log }) : undefined;
   for (const inf of gwWatch?.all ?? []) inf.onError = () => metrics.watchRestarts.inc({ resource: inf.name });
@@ -67,6 +70,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
         ...(o.gatewayController ? { controllerName: o.gatewayController } : {}),
         httpPorts: gwRanges.http,
         httpsPorts: gwRanges.https,
+        tlsPorts: gwRanges.passthrough,
         log: log.child({ part: 'gateway' }),
         clock,
       })
@@ -116,6 +120,7 @@ export function createIngress(deps: ProgramDeps<IngressMetrics>, o: IngressOptio
           ? {
               gatewayHttpBinds: o.binds.map((a) => range(a, gwRanges.http)),
               gatewayHttpsBinds: o.binds.map((a) => range(a, gwRanges.https)),
+              gatewayTlsBinds: o.binds.map((a) => range(a, gwRanges.passthrough)),
             }
           : {}),
         haproxyBin: o.haproxy,

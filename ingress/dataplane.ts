@@ -116,7 +116,10 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
   const master = join(dir, 'master.sock');
   await mkdir(dir, { recursive: true, mode: 0o700 });
   const defaultCertPem =
-    options.httpsBinds.length + (options.gatewayHttpsBinds?.length ?? 0) > 0
+    options.httpsBinds.length +
+      (options.gatewayHttpsBinds?.length ?? 0) +
+      (options.gatewayTlsBinds?.length ?? 0) >
+    0
       ? (options.defaultCertPem ?? (await makeDefaultCert(dir, options.opensslBin ?? 'openssl')))
       : undefined;
   const planOptions = { ...options, ...(defaultCertPem !== undefined ? { defaultCertPem } : {}) };

@@ -19,6 +19,7 @@ const good = {
   'gateway-controller': 'ironlb.io/gateway-controller',
   'gateway-ports': '10000-10063',
   'gateway-tls-ports': '10064-10127',
+  'gateway-passthrough-ports': '10128-10191',
 };
 
 describe('ingress flags', () => {
@@ -33,6 +34,7 @@ describe('ingress flags', () => {
       debounceMs: 100,
       gatewayHttpPorts: { first: 10000, last: 10063 },
       gatewayHttpsPorts: { first: 10064, last: 10127 },
+      gatewayPassthroughPorts: { first: 10128, last: 10191 },
     });
   });
 

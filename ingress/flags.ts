@@ -5,7 +5,7 @@ import type { PortRange } from '../src/gateway/build.ts';
 import type { IngressOptions } from './app.ts';
 
 const PORTS = ['http-port', 'https-port', 'http-public-port', 'https-public-port'] as const;
-const RANGES = ['gateway-ports', 'gateway-tls-ports'] as const;
+const RANGES = ['gateway-ports', 'gateway-tls-ports', 'gateway-passthrough-ports'] as const;
 
 /** port reads a port flag; https-port may be 0 (TLS off). */
 export function port(f: Flags, name: string): number | undefined {
@@ -51,5 +51,6 @@ export function ingressOptions(f: Flags): IngressOptions {
     gatewayController: f['gateway-controller'] as string,
     gatewayHttpPorts: portRange(f['gateway-ports']) as PortRange,
     gatewayHttpsPorts: portRange(f['gateway-tls-ports']) as PortRange,
+    gatewayPassthroughPorts: portRange(f['gateway-passthrough-ports']) as PortRange,
   };
 }

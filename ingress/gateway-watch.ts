@@ -1,5 +1,5 @@
 // The Gateway controller's watch: one self-restarting informer per Gateway API kind it reads (GatewayClasses,
-// Gateways, HTTPRoutes, ReferenceGrants) plus Namespaces (allowedRoutes selectors). Services, EndpointSlices
+// Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants) plus Namespaces (allowedRoutes selectors). Services, EndpointSlices
 // and TLS Secrets come from the ingress watch: one cache per kind in the process.
 import * as k8s from '@kubernetes/client-node';
 import { Informer } from '../edge/informer.ts';
@@ -12,6 +12,7 @@ import type {
   HTTPRouteObject,
   NamespaceObject,
   ReferenceGrantObject,
+  TLSRouteObject,
 } from '../src/gateway/types.ts';
 
 type Obj<T> = T & k8s.KubernetesObject;
@@ -21,6 +22,7 @@ export interface GatewayWatch extends InformerGroup {
   gatewayClasses: Informer<Obj<GatewayClassObject>>;
   gateways: Informer<Obj<GatewayObject>>;
   httpRoutes: Informer<Obj<HTTPRouteObject>>;
+  tlsRoutes: Informer<Obj<TLSRouteObject>>;
   referenceGrants: Informer<Obj<ReferenceGrantObject>>;
   namespaces: Informer<Obj<NamespaceObject>>;
   all: Informer<k8s.KubernetesObject>[];
@@ -31,8 +33,11 @@ export interface GatewayWatch extends InformerGroup {
  * them the ingress runs Ingresses only.
  */
 export async function gatewayApiServed(kc: k8s.KubeConfig): Promise<boolean> {
+  return resourceServed(kc, GATEWAY_RESOURCES.GatewayClass);
+}
+
+async function resourceServed(kc: k8s.KubeConfig, r: GatewayResource): Promise<boolean> {
   const custom = kc.makeApiClient(k8s.CustomObjectsApi);
-  const r = GATEWAY_RESOURCES.GatewayClass;
   try {
     await custom.listClusterCustomObject({ group: r.group, version: r.version, plural: r.plural, limit: 1 });
     return true;
@@ -60,6 +65,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
   const gatewayClasses = crd<GatewayClassObject>(GATEWAY_RESOURCES.GatewayClass);
   const gateways = crd<GatewayObject>(GATEWAY_RESOURCES.Gateway);
   const httpRoutes = crd<HTTPRouteObject>(GATEWAY_RESOURCES.HTTPRoute);
+  const tlsRoutes = crd<TLSRouteObject>(GATEWAY_RESOURCES.TLSRoute);
   const referenceGrants = crd<ReferenceGrantObject>(GATEWAY_RESOURCES.ReferenceGrant);
   const namespaces = new Informer<Obj<NamespaceObject>>(kc, {
     name: 'namespaces',
@@ -71,16 +77,31 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     gatewayClasses,
     gateways,
     httpRoutes,
+    tlsRoutes,
     referenceGrants,
     namespaces,
   ] as unknown as Informer<k8s.KubernetesObject>[];
+  // TLSRoutes are watched only where served (CRDs of v1.5 and later): older CRDs keep the rest working.
+  const group = informerGroup(all);
+  const rest = informerGroup(all.filter((i) => i !== (tlsRoutes as unknown)));
+  let tlsServed = true;
   return {
     gatewayClasses,
     gateways,
     httpRoutes,
+    tlsRoutes,
     referenceGrants,
     namespaces,
     all,
-    ...informerGroup(all),
+    ...group,
+    async start() {
+      tlsServed = await resourceServed(kc, GATEWAY_RESOURCES.TLSRoute);
+      if (!tlsServed)
+        log?.warn({}, 'TLSRoutes (gateway.networking.k8s.io/v1) are not served: TLS passthrough is off');
+      await (tlsServed ? group : rest).start();
+    },
+    async synced() {
+      await (tlsServed ? group : rest).synced();
+    },
   };
 }

@@ -19,7 +19,7 @@ import {
 } from '../src/gateway/service.ts';
 import { mergeConditions, mergeRouteParents, sameStatus } from '../src/gateway/status.ts';
 import { withGateways } from '../src/gateway/table.ts';
-import { GATEWAY_CONTROLLER, type Condition } from '../src/gateway/types.ts';
+import { GATEWAY_CONTROLLER, type Condition, type RouteParentStatusObject } from '../src/gateway/types.ts';
 import { statusAddresses } from '../src/ingress/status.ts';
 import type { BackendResolver, RouteTable } from '../src/ingress/types.ts';
 import { SERVICE_NAME_LABEL } from '../src/service/endpoints.ts';
@@ -35,6 +35,8 @@ export interface GatewayControllerOptions {
   controllerName?: string;
   httpPorts: PortRange;
   httpsPorts: PortRange;
+  /** tlsPorts: proxy ports of listener ports with a TLS passthrough listener. */
+  tlsPorts?: PortRange;
   log: Logger;
   clock?: Clock;
 }
@@ -83,6 +85,7 @@ export class GatewayController {
         gatewayClasses: w.gatewayClasses.list(),
         gateways: w.gateways.list(),
         httpRoutes: w.httpRoutes.list(),
+        tlsRoutes: w.tlsRoutes.list(),
         referenceGrants: w.referenceGrants.list(),
         namespaces: w.namespaces.list(),
         services,
@@ -94,6 +97,7 @@ export class GatewayController {
         controllerName: this.controller,
         httpPorts: this.o.httpPorts,
         httpsPorts: this.o.httpsPorts,
+        ...(this.o.tlsPorts ? { tlsPorts: this.o.tlsPorts } : {}),
       },
     );
     this.last = build;
@@ -220,17 +224,33 @@ export class GatewayController {
   }
 
   private async writeRouteStatus(build: GatewayBuild): Promise<boolean> {
+    const [http, tls] = await Promise.all([
+      this.writeRouteStatusOf(GATEWAY_RESOURCES.HTTPRoute, this.o.watch.httpRoutes.list(), build.routeStatus),
+      this.writeRouteStatusOf(
+        GATEWAY_RESOURCES.TLSRoute,
+        this.o.watch.tlsRoutes.list(),
+        build.tlsRouteStatus,
+      ),
+    ]);
+    return http && tls;
+  }
+
+  private async writeRouteStatusOf(
+    resource: GatewayResource,
+    routes: readonly (k8s.KubernetesObject & { status?: { parents?: RouteParentStatusObject[] } })[],
+    want: ReadonlyMap<string, RouteParentStatusObject[]>,
+  ): Promise<boolean> {
     let ok = true;
-    for (const r of this.o.watch.httpRoutes.list()) {
+    for (const r of routes) {
       const key = objectKey(r);
-      const ours = build.routeStatus.get(key) ?? [];
+      const ours = want.get(key) ?? [];
       const live = r.status?.parents ?? [];
       if (ours.length === 0 && !live.some((p) => p.controllerName === this.controller)) continue;
       const parents = mergeRouteParents(live, ours, this.controller, this.now());
       if (sameStatus(live, parents)) continue;
       ok =
-        (await this.attempt(`HTTPRoute ${key}`, () =>
-          this.patchStatus(GATEWAY_RESOURCES.HTTPRoute, r.metadata?.namespace, r.metadata?.name ?? '', {
+        (await this.attempt(`${resource.kind} ${key}`, () =>
+          this.patchStatus(resource, r.metadata?.namespace, r.metadata?.name ?? '', {
             // the resourceVersion makes this write fail rather than drop another controller's new entry
             metadata: { resourceVersion: (r.metadata as { resourceVersion?: string }).resourceVersion },
             status: { parents },

@@ -39,6 +39,10 @@ Options (environment variable in brackets):
   --gateway-ports A-B        proxy ports for HTTP Gateway listeners, one per Gateway and listener port
                              [IRONLB_GATEWAY_PORTS] (10000-10063)
   --gateway-tls-ports A-B    proxy ports for HTTPS Gateway listeners [IRONLB_GATEWAY_TLS_PORTS] (10064-10127)
+  --gateway-passthrough-ports A-B
+                             proxy ports for Gateway listener ports with a TLS passthrough listener (their
+                             HTTPS listeners too, told apart by SNI) [IRONLB_GATEWAY_PASSTHROUGH_PORTS]
+                             (10128-10191)
   --metrics-host ADDR        (0.0.0.0) [IRONLB_METRICS_HOST]
   --metrics-port PORT        /metrics, /healthz, /readyz, /debug/table; 0 disables [IRONLB_METRICS_PORT] (10254)
   --leader-elect BOOL        hold a Lease so only one replica writes status and Events (true)
@@ -73,6 +77,10 @@ runProgram({
     },
     'gateway-ports': { type: 'string', default: env.IRONLB_GATEWAY_PORTS ?? '10000-10063' },
     'gateway-tls-ports': { type: 'string', default: env.IRONLB_GATEWAY_TLS_PORTS ?? '10064-10127' },
+    'gateway-passthrough-ports': {
+      type: 'string',
+      default: env.IRONLB_GATEWAY_PASSTHROUGH_PORTS ?? '10128-10191',
+    },
     'debounce-ms': { type: 'string', default: env.IRONLB_DEBOUNCE_MS ?? '100' },
   },
   check: (f) => checkFlags(f, USAGE),

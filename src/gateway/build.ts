@@ -8,7 +8,8 @@ import type { ServiceObject } from '../ingress/resolve.ts';
 import type { BackendResolver } from '../ingress/types.ts';
 import type { StatusAddress } from '../ingress/status.ts';
 import { compareHostSpecificity, intersectHostname } from './hostnames.ts';
-import { gatewayFrom, httpRouteFrom, referenceGranted } from './refs.ts';
+import { gatewayFrom, httpRouteFrom, referenceGranted, type RefFrom } from './refs.ts';
+import { attachTlsRoutes, tlsListenerProblem } from './tls.ts';
 import {
   GATEWAY_CONTROLLER,
   GATEWAY_GROUP,
@@ -27,10 +28,12 @@ import {
   type ObjectRef,
   type PathMatch,
   type PathModifierObject,
+  type PassthroughListener,
   type PathReplace,
   type Redirect,
   type ReferenceGrantObject,
   type RouteParentStatusObject,
+  type TLSRouteObject,
   type ValueMatch,
   type ValueMatchObject,
   type WeightedBackend,
@@ -62,6 +65,13 @@ export const SUPPORTED_FEATURES = [
   'ReferenceGrant',
 ] as const;
 
+/** ROUTE_KINDS: the route kinds a listener of each protocol we serve accepts (all of them when it names none). */
+export const ROUTE_KINDS: Readonly<Record<string, readonly string[]>> = {
+  HTTP: ['HTTPRoute'],
+  HTTPS: ['HTTPRoute'],
+  TLS: ['TLSRoute'],
+};
+
 /** PortRange is an inclusive range of proxy ports. */
 export interface PortRange {
   first: number;
@@ -79,6 +89,8 @@ export interface GatewayInput {
   resolver: BackendResolver;
   /** assignedPorts: proxy port already given to "namespace/gateway/port" (read back from the Gateway's Service). */
   assignedPorts: ReadonlyMap<string, number>;
+  /** tlsRoutes: TLSRoutes (absent: none). */
+  tlsRoutes?: readonly TLSRouteObject[];
   /** addresses of each Gateway's Service ("namespace/name" of the Gateway); absent or empty: none yet. */
   addresses: ReadonlyMap<string, readonly StatusAddress[]>;
 }
@@ -88,6 +100,8 @@ export interface GatewayBuildOptions {
   controllerName?: string;
   httpPorts: PortRange;
   httpsPorts: PortRange;
+  /** tlsPorts: proxy ports of listener ports with a TLS passthrough listener; absent: TLS listeners get none. */
+  tlsPorts?: PortRange;
 }
 
 /** GatewayBackendRef is a Service port a rule sends to; `id` is the RouteTable backend id. */
@@ -141,6 +155,8 @@ export interface GatewayBuild {
   gatewayStatus: Map<string, GatewayStatus>;
   /** routeStatus: "namespace/name" → our `status.parents` entries (one per parentRef to a Gateway of ours). */
   routeStatus: Map<string, RouteParentStatusObject[]>;
+  /** tlsRouteStatus: the same for TLSRoutes. */
+  tlsRouteStatus: Map<string, RouteParentStatusObject[]>;
   services: GatewayServiceSpec[];
 }
 
@@ -168,7 +184,8 @@ export function compareAge(
   return ka < kb ? -1 : ka > kb ? 1 : 0;
 }
 
-function cond(
+/** cond builds a condition; observedGeneration only when the object has a generation. */
+export function cond(
   type: string,
   ok: boolean,
   reason: string,
@@ -211,7 +228,8 @@ function isIP(text: string): boolean {
   return /^(\d{1,3}\.){3}\d{1,3}$/.test(text) || (text.includes(':') && /^[0-9a-fA-F:.]+$/.test(text));
 }
 
-interface ListenerState {
+/** ListenerState is one listener of one of our Gateways while building. */
+export interface ListenerState {
   obj: ListenerObject;
   name: string;
   port: number;
@@ -227,7 +245,8 @@ interface ListenerState {
   programmable: boolean;
 }
 
-interface GatewayState {
+/** GatewayState is one of our Gateways while building. */
+export interface GatewayState {
   obj: GatewayObject;
   key: string;
   namespace: string;
@@ -253,25 +272,33 @@ function validateListeners(gw: GatewayObject, input: GatewayInput): ListenerStat
       attached: 0,
       programmable: false,
     };
-    if (protocol !== 'HTTP' && protocol !== 'HTTPS') {
+    const routeKinds = ROUTE_KINDS[protocol];
+    if (routeKinds === undefined) {
       s.accepted = {
         ok: false,
         reason: 'UnsupportedProtocol',
-        message: `Protocol "${protocol}" is not supported (HTTP and HTTPS are)`,
+        message: `Protocol "${protocol}" is not supported (${Object.keys(ROUTE_KINDS).join(', ')} are)`,
       };
       return s;
     }
+    if (protocol === 'TLS') {
+      const problem = tlsListenerProblem(l);
+      if (problem !== undefined) {
+        s.accepted = { ok: false, reason: 'UnsupportedValue', message: problem };
+        return s;
+      }
+    }
     const kinds = l.allowedRoutes?.kinds;
     if (kinds === undefined || kinds.length === 0) {
-      s.supportedKinds = [{ group: GATEWAY_GROUP, kind: 'HTTPRoute' }];
+      s.supportedKinds = routeKinds.map((kind) => ({ group: GATEWAY_GROUP, kind }));
     } else {
       const bad: string[] = [];
       for (const k of kinds) {
         const group = k.group ?? GATEWAY_GROUP;
-        if (group === GATEWAY_GROUP && k.kind === 'HTTPRoute') {
-          if (!s.supportedKinds.some((x) => x.kind === 'HTTPRoute'))
-            s.supportedKinds.push({ group, kind: 'HTTPRoute' });
-        } else bad.push(`${group}/${k.kind ?? ''}`);
+        const kind = k.kind ?? '';
+        if (group === GATEWAY_GROUP && routeKinds.includes(kind)) {
+          if (!s.supportedKinds.some((x) => x.kind === kind)) s.supportedKinds.push({ group, kind });
+        } else bad.push(`${group}/${kind}`);
       }
       if (bad.length > 0) {
         s.refs = {
@@ -349,7 +376,8 @@ function validateListeners(gw: GatewayObject, input: GatewayInput): ListenerStat
   }
   for (const [port, list] of byPort) {
     const protocols = new Set(list.map((s) => s.protocol));
-    if (protocols.size > 1) {
+    // HTTPS and TLS passthrough share a port: the proxy tells them apart by SNI (src/gateway/tls.ts)
+    if (protocols.size > 1 && !(protocols.size === 2 && protocols.has('HTTPS') && protocols.has('TLS'))) {
       for (const s of list)
         s.conflicted = {
           reason: 'ProtocolConflict',
@@ -471,6 +499,44 @@ interface ParsedRoute {
   backends: GatewayBackendRef[];
 }
 
+/**
+ * resolveBackendRef checks one backendRef of a route (made `from` a route kind and namespace): a core Service,
+ * allowed across namespaces by a ReferenceGrant, existing, with the port. The backend, or the ResolvedRefs
+ * reason and message (`where` names the reference in it). O(grants + Service ports).
+ */
+export function resolveBackendRef(
+  ref: ObjectRef,
+  from: RefFrom,
+  where: string,
+  input: Pick<GatewayInput, 'referenceGrants'>,
+  services: ReadonlyMap<string, ServiceObject>,
+): GatewayBackendRef | { reason: string; message: string } {
+  const group = ref.group ?? '';
+  const kind = ref.kind ?? 'Service';
+  const ns = ref.namespace ?? from.namespace;
+  const name = ref.name ?? '';
+  if (group !== '' || kind !== 'Service')
+    return {
+      reason: 'InvalidKind',
+      message: `${where} is of kind "${group}/${kind}"; only Services are supported`,
+    };
+  if (!referenceGranted(input.referenceGrants, from, { group: '', kind: 'Service', namespace: ns, name }))
+    return {
+      reason: 'RefNotPermitted',
+      message: `${where} points to Service "${ns}/${name}" in another namespace and no ReferenceGrant there allows it`,
+    };
+  const svc = services.get(`${ns}/${name}`);
+  if (!svc) return { reason: 'BackendNotFound', message: `${where}: Service "${ns}/${name}" not found` };
+  if (ref.port === undefined)
+    return { reason: 'UnsupportedValue', message: `${where}: Service "${ns}/${name}" needs a port` };
+  if (!(svc.spec?.ports ?? []).some((p) => p.port === ref.port))
+    return {
+      reason: 'BackendNotFound',
+      message: `${where}: Service "${ns}/${name}" has no port ${ref.port}`,
+    };
+  return { id: `${ns}/${name}:${ref.port}`, namespace: ns, service: name, port: { number: ref.port } };
+}
+
 function parseRoute(route: HTTPRouteObject, input: GatewayInput): ParsedRoute {
   const namespace = route.metadata?.namespace ?? 'default';
   const services = new Map(input.services.map((s) => [objectKey(s), s]));
@@ -480,51 +546,13 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput): ParsedRoute {
   const rules: Omit<GatewayRule, 'route'>[] = [];
 
   const backendRef = (ref: ObjectRef, where: string): string | null => {
-    const group = ref.group ?? '';
-    const kind = ref.kind ?? 'Service';
-    const ns = ref.namespace ?? namespace;
-    const name = ref.name ?? '';
-    if (group !== '' || kind !== 'Service') {
-      refs ??= {
-        reason: 'InvalidKind',
-        message: `${where} is of kind "${group}/${kind}"; only Services are supported`,
-      };
+    const r = resolveBackendRef(ref, httpRouteFrom(namespace), where, input, services);
+    if ('reason' in r) {
+      refs ??= r;
       return null;
     }
-    if (
-      !referenceGranted(input.referenceGrants, httpRouteFrom(namespace), {
-        group: '',
-        kind: 'Service',
-        namespace: ns,
-        name,
-      })
-    ) {
-      refs ??= {
-        reason: 'RefNotPermitted',
-        message: `${where} points to Service "${ns}/${name}" in another namespace and no ReferenceGrant there allows it`,
-      };
-      return null;
-    }
-    const svc = services.get(`${ns}/${name}`);
-    if (!svc) {
-      refs ??= { reason: 'BackendNotFound', message: `${where}: Service "${ns}/${name}" not found` };
-      return null;
-    }
-    if (ref.port === undefined) {
-      refs ??= { reason: 'UnsupportedValue', message: `${where}: Service "${ns}/${name}" needs a port` };
-      return null;
-    }
-    if (!(svc.spec?.ports ?? []).some((p) => p.port === ref.port)) {
-      refs ??= {
-        reason: 'BackendNotFound',
-        message: `${where}: Service "${ns}/${name}" has no port ${ref.port}`,
-      };
-      return null;
-    }
-    const id = `${ns}/${name}:${ref.port}`;
-    if (!backends.some((b) => b.id === id))
-      backends.push({ id, namespace: ns, service: name, port: { number: ref.port } });
-    return id;
+    if (!backends.some((b) => b.id === r.id)) backends.push(r);
+    return r.id;
   };
 
   (route.spec?.rules ?? []).forEach((rule, ri) => {
@@ -704,6 +732,112 @@ function namespaceAllowed(
   return false;
 }
 
+/** AttachContext is what attaching a route reads: our Gateways, the Namespaces, our controller name. */
+export interface AttachContext {
+  gateways: ReadonlyMap<string, GatewayState>;
+  namespaces: ReadonlyMap<string, NamespaceObject>;
+  controller: string;
+}
+
+/** AttachableRoute is the part of any route kind that attaching reads. */
+export interface AttachableRoute {
+  metadata?: { namespace?: string; name?: string; generation?: number };
+  spec?: { parentRefs?: ObjectRef[]; hostnames?: string[] };
+}
+
+/**
+ * attachRoute gives a route of `kind` its `status.parents` entry for every parentRef naming one of our Gateways,
+ * with the spec's reasons (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname, UnsupportedValue;
+ * ResolvedRefs from `parse`), counts it on every listener it attaches to and calls `attach` for each programmable
+ * one with the hostnames it serves there (the intersection with the listener's). `parse` is called only when a
+ * parentRef names one of our Gateways. O(parentRefs × listeners × hostnames).
+ */
+export function attachRoute(
+  route: AttachableRoute,
+  kind: string,
+  ctx: AttachContext,
+  parse: () => { refs?: { reason: string; message: string }; unsupported?: string },
+  attach: (l: ListenerState, hosts: string[]) => void,
+): RouteParentStatusObject[] {
+  const namespace = route.metadata?.namespace ?? 'default';
+  const generation = route.metadata?.generation;
+  const parents: RouteParentStatusObject[] = [];
+  const attachedTo = new Set<ListenerState>();
+  for (const ref of route.spec?.parentRefs ?? []) {
+    if ((ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') continue;
+    const gw = ctx.gateways.get(`${ref.namespace ?? namespace}/${ref.name ?? ''}`);
+    if (!gw) continue;
+    const parsed = parse();
+    const refsCond = parsed.refs
+      ? cond('ResolvedRefs', false, parsed.refs.reason, parsed.refs.message, generation)
+      : cond('ResolvedRefs', true, 'ResolvedRefs', 'All references are resolved', generation);
+    const parentRef: ObjectRef = {
+      group: GATEWAY_GROUP,
+      kind: 'Gateway',
+      ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
+      name: ref.name ?? '',
+      ...(ref.sectionName !== undefined ? { sectionName: ref.sectionName } : {}),
+      ...(ref.port !== undefined ? { port: ref.port } : {}),
+    };
+    const status = (ok: boolean, reason: string, message: string): void => {
+      parents.push({
+        parentRef,
+        controllerName: ctx.controller,
+        conditions: [cond('Accepted', ok, reason, message, generation), refsCond],
+      });
+    };
+    const candidates = gw.listeners.filter(
+      (l) =>
+        (ref.sectionName === undefined || l.name === ref.sectionName) &&
+        (ref.port === undefined || l.port === ref.port),
+    );
+    if (candidates.length === 0) {
+      status(false, 'NoMatchingParent', `Gateway "${gw.key}" has no listener matching sectionName/port`);
+      continue;
+    }
+    const allowed = candidates.filter(
+      (l) =>
+        l.supportedKinds.some((k) => k.kind === kind) &&
+        namespaceAllowed(l, gw.namespace, namespace, ctx.namespaces),
+    );
+    if (allowed.length === 0) {
+      status(
+        false,
+        'NotAllowedByListeners',
+        `No listener of Gateway "${gw.key}" allows ${kind}s from namespace "${namespace}"`,
+      );
+      continue;
+    }
+    const routeHosts = (route.spec?.hostnames ?? []).map((h) => h.toLowerCase());
+    const hostsOn = (l: ListenerState): string[] =>
+      routeHosts.length === 0
+        ? [l.hostname]
+        : [...new Set(routeHosts.flatMap((h) => intersectHostname(l.hostname, h) ?? []))];
+    const matching = allowed.filter((l) => hostsOn(l).length > 0);
+    if (matching.length === 0) {
+      status(
+        false,
+        'NoMatchingListenerHostname',
+        `No listener of Gateway "${gw.key}" has a hostname that matches the route's hostnames`,
+      );
+      continue;
+    }
+    if (parsed.unsupported !== undefined) {
+      status(false, 'UnsupportedValue', parsed.unsupported);
+      continue;
+    }
+    status(true, 'Accepted', `Accepted by Gateway "${gw.key}"`);
+    for (const l of matching) {
+      if (!attachedTo.has(l)) {
+        attachedTo.add(l);
+        l.attached++;
+      }
+      if (l.programmable) attach(l, hostsOn(l));
+    }
+  }
+  return parents;
+}
+
 /**
  * buildGateways computes routing and status for every Gateway of a GatewayClass whose controllerName is ours,
  * and every HTTPRoute attached to one. O(routes × listeners + rules log rules).
@@ -745,25 +879,37 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
     gateways.set(st.key, st);
   }
 
-  // Proxy ports: one per (Gateway, listener port) of programmable listeners, HTTP and HTTPS from their ranges.
-  const portKeys = { HTTP: [] as string[], HTTPS: [] as string[] };
+  // Proxy ports: one per (Gateway, listener port) of programmable listeners, from the range of its kind: HTTP,
+  // HTTPS, or TLS when a TLS passthrough listener is on it (its HTTPS listeners are reached by SNI through it).
+  const rangeOf = new Map<string, 'httpPorts' | 'httpsPorts' | 'tlsPorts'>();
   for (const g of gateways.values())
-    for (const l of g.listeners)
-      if (l.programmable) portKeys[l.protocol as 'HTTP' | 'HTTPS'].push(`${g.key}/${l.port}`);
+    for (const l of g.listeners) {
+      if (!l.programmable) continue;
+      const k = `${g.key}/${l.port}`;
+      const range = l.protocol === 'HTTP' ? 'httpPorts' : l.protocol === 'TLS' ? 'tlsPorts' : 'httpsPorts';
+      if (rangeOf.get(k) !== 'tlsPorts') rangeOf.set(k, range);
+    }
+  const keysIn = (r: string): string[] => [...rangeOf].filter(([, v]) => v === r).map(([k]) => k);
   const ports = new Map([
-    ...assignInternalPorts(portKeys.HTTP, input.assignedPorts, options.httpPorts),
-    ...assignInternalPorts(portKeys.HTTPS, input.assignedPorts, options.httpsPorts),
+    ...assignInternalPorts(keysIn('httpPorts'), input.assignedPorts, options.httpPorts),
+    ...assignInternalPorts(keysIn('httpsPorts'), input.assignedPorts, options.httpsPorts),
+    ...(options.tlsPorts
+      ? assignInternalPorts(keysIn('tlsPorts'), input.assignedPorts, options.tlsPorts)
+      : new Map<string, number>()),
   ]);
   for (const g of gateways.values())
     for (const l of g.listeners) {
       if (!l.programmable) continue;
       const p = ports.get(`${g.key}/${l.port}`);
       if (p === undefined) {
+        const range = options[rangeOf.get(`${g.key}/${l.port}`) ?? 'httpPorts'];
         l.programmable = false;
         l.accepted = {
           ok: false,
           reason: 'PortUnavailable',
-          message: `No proxy port is left for ${l.protocol} listeners (range ${options[l.protocol === 'HTTP' ? 'httpPorts' : 'httpsPorts'].first}-${options[l.protocol === 'HTTP' ? 'httpPorts' : 'httpsPorts'].last})`,
+          message: range
+            ? `No proxy port is left for ${l.protocol} listeners on port ${l.port} (range ${range.first}-${range.last})`
+            : `No proxy port range is configured for TLS passthrough listeners (--gateway-passthrough-ports)`,
         };
       } else l.internalPort = p;
     }
@@ -774,102 +920,33 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
   const vhosts = new Map<ListenerState, Map<string, GatewayRule[]>>();
   const backends = new Map<string, GatewayBackendRef>();
   const routes = [...input.httpRoutes].sort(compareAge);
+  const ctx: AttachContext = { gateways, namespaces, controller };
   routes.forEach((route, i) => {
     const key = objectKey(route);
     rank.set(key, i);
-    const namespace = route.metadata?.namespace ?? 'default';
-    const generation = route.metadata?.generation;
     let parsed: ParsedRoute | undefined;
-    const parents: RouteParentStatusObject[] = [];
-    const attachedTo = new Set<ListenerState>();
-    for (const ref of route.spec?.parentRefs ?? []) {
-      if ((ref.group ?? GATEWAY_GROUP) !== GATEWAY_GROUP || (ref.kind ?? 'Gateway') !== 'Gateway') continue;
-      const gw = gateways.get(`${ref.namespace ?? namespace}/${ref.name ?? ''}`);
-      if (!gw) continue;
-      parsed ??= parseRoute(route, input);
-      const refsCond = parsed.refs
-        ? cond('ResolvedRefs', false, parsed.refs.reason, parsed.refs.message, generation)
-        : cond('ResolvedRefs', true, 'ResolvedRefs', 'All references are resolved', generation);
-      const parentRef: ObjectRef = {
-        group: GATEWAY_GROUP,
-        kind: 'Gateway',
-        ...(ref.namespace !== undefined ? { namespace: ref.namespace } : {}),
-        name: ref.name ?? '',
-        ...(ref.sectionName !== undefined ? { sectionName: ref.sectionName } : {}),
-        ...(ref.port !== undefined ? { port: ref.port } : {}),
-      };
-      const status = (ok: boolean, reason: string, message: string): void => {
-        parents.push({
-          parentRef,
-          controllerName: controller,
-          conditions: [cond('Accepted', ok, reason, message, generation), refsCond],
-        });
-      };
-      const candidates = gw.listeners.filter(
-        (l) =>
-          (ref.sectionName === undefined || l.name === ref.sectionName) &&
-          (ref.port === undefined || l.port === ref.port),
-      );
-      if (candidates.length === 0) {
-        status(false, 'NoMatchingParent', `Gateway "${gw.key}" has no listener matching sectionName/port`);
-        continue;
+    const parse = (): ParsedRoute => (parsed ??= parseRoute(route, input));
+    const parents = attachRoute(route, 'HTTPRoute', ctx, parse, (l, hosts) => {
+      const p = parse();
+      let byHost = vhosts.get(l);
+      if (!byHost) vhosts.set(l, (byHost = new Map()));
+      for (const h of hosts) {
+        const list = byHost.get(h) ?? [];
+        for (const r of p.rules)
+          if (!list.some((x) => x.route === key && x.rule === r.rule && x.match === r.match))
+            list.push({ ...r, route: key });
+        byHost.set(h, list);
       }
-      const allowed = candidates.filter(
-        (l) =>
-          l.supportedKinds.some((k) => k.kind === 'HTTPRoute') &&
-          namespaceAllowed(l, gw.namespace, namespace, namespaces),
-      );
-      if (allowed.length === 0) {
-        status(
-          false,
-          'NotAllowedByListeners',
-          `No listener of Gateway "${gw.key}" allows HTTPRoutes from namespace "${namespace}"`,
-        );
-        continue;
-      }
-      const routeHosts = (route.spec?.hostnames ?? []).map((h) => h.toLowerCase());
-      const hostsOn = (l: ListenerState): string[] =>
-        routeHosts.length === 0
-          ? [l.hostname]
-          : [...new Set(routeHosts.flatMap((h) => intersectHostname(l.hostname, h) ?? []))];
-      const matching = allowed.filter((l) => hostsOn(l).length > 0);
-      if (matching.length === 0) {
-        status(
-          false,
-          'NoMatchingListenerHostname',
-          `No listener of Gateway "${gw.key}" has a hostname that matches the route's hostnames`,
-        );
-        continue;
-      }
-      if (parsed.unsupported !== undefined) {
-        status(false, 'UnsupportedValue', parsed.unsupported);
-        continue;
-      }
-      status(true, 'Accepted', `Accepted by Gateway "${gw.key}"`);
-      for (const l of matching) {
-        if (!attachedTo.has(l)) {
-          attachedTo.add(l);
-          l.attached++;
-        }
-        if (!l.programmable) continue;
-        let byHost = vhosts.get(l);
-        if (!byHost) vhosts.set(l, (byHost = new Map()));
-        for (const h of hostsOn(l)) {
-          const list = byHost.get(h) ?? [];
-          for (const r of parsed.rules)
-            if (!list.some((x) => x.route === key && x.rule === r.rule && x.match === r.match))
-              list.push({ ...r, route: key });
-          byHost.set(h, list);
-        }
-        for (const b of parsed.backends) backends.set(b.id, b);
-      }
-    }
+      for (const b of p.backends) backends.set(b.id, b);
+    });
     if (parents.length > 0) routeStatus.set(key, parents);
   });
+  const tls = attachTlsRoutes(input.tlsRoutes ?? [], ctx, input);
 
   // Routing model, certificates, Services, Gateway status.
   const order = compareRules(rank);
   const listeners: GatewayListener[] = [];
+  const passthrough: PassthroughListener[] = [];
   const certificates: GatewayBuild['certificates'] = new Map();
   const anyHost = new Set<string>();
   const gatewayStatus: GatewayBuild['gatewayStatus'] = new Map();
@@ -879,6 +956,21 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
     const svcPorts = new Map<number, GatewayServicePort>();
     for (const l of g.listeners) {
       if (!l.programmable || l.internalPort === undefined) continue;
+      const portName = rangeOf.get(`${g.key}/${l.port}`) === 'tlsPorts' ? 'tls' : l.protocol.toLowerCase();
+      svcPorts.set(l.port, { name: `${portName}-${l.port}`, port: l.port, targetPort: l.internalPort });
+      if (l.protocol === 'TLS') {
+        passthrough.push({
+          gateway: g.key,
+          name: l.name,
+          internalPort: l.internalPort,
+          port: l.port,
+          hostname: l.hostname,
+          hosts: [...(tls.hosts.get(l)?.values() ?? [])].sort((a, b) =>
+            compareHostSpecificity(a.host, b.host),
+          ),
+        });
+        continue;
+      }
       const byHost = vhosts.get(l) ?? new Map<string, GatewayRule[]>();
       listeners.push({
         gateway: g.key,
@@ -891,11 +983,6 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
           host,
           rules: [...(byHost.get(host) ?? [])].sort(order),
         })),
-      });
-      svcPorts.set(l.port, {
-        name: `${l.protocol.toLowerCase()}-${l.port}`,
-        port: l.port,
-        targetPort: l.internalPort,
       });
       for (const c of l.certs) {
         const k = `${c.namespace}/${c.name}`;
@@ -972,16 +1059,21 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
         .map((a) => a.value ?? ''),
     });
   }
-  listeners.sort((a, b) => a.internalPort - b.internalPort || compareHostSpecificity(a.hostname, b.hostname));
+  const byPortHost = (a: { internalPort: number; hostname: string }, b: typeof a): number =>
+    a.internalPort - b.internalPort || compareHostSpecificity(a.hostname, b.hostname);
+  listeners.sort(byPortHost);
+  passthrough.sort(byPortHost);
   for (const k of anyHost) certificates.get(k)?.hosts.splice(0);
+  for (const b of tls.backends) backends.set(b.id, b);
 
   return {
-    routing: { listeners },
+    routing: { listeners, ...(passthrough.length > 0 ? { passthrough } : {}) },
     backends: [...backends.values()].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0)),
     certificates,
     classStatus,
     gatewayStatus,
     routeStatus,
+    tlsRouteStatus: tls.status,
     services,
   };
 }

@@ -231,7 +231,41 @@ export interface GatewayListener {
   vhosts: GatewayVirtualHost[];
 }
 
+/** TLSRouteObject is a TLSRoute (v1): SNI hostnames and the backends that get the raw TLS stream. */
+export interface TLSRouteObject {
+  metadata?: ObjectMetaView & { generation?: number };
+  spec?: {
+    parentRefs?: ObjectRef[];
+    hostnames?: string[];
+    rules?: { name?: string; backendRefs?: (ObjectRef & { weight?: number })[] }[];
+  };
+  status?: { parents?: RouteParentStatusObject[] };
+}
+
+/** PassthroughHost is one SNI hostname of a TLS passthrough listener and the backends its streams go to. */
+export interface PassthroughHost {
+  /** host: `foo.com`, `*.foo.com` or `*`; route is "namespace/name" of the TLSRoute that serves it. */
+  host: string;
+  route: string;
+  /** backends with weight > 0; a null backend (invalid ref) rejects its share; empty rejects all. */
+  backends: WeightedBackend[];
+}
+
+/** PassthroughListener is one accepted TLS listener in Passthrough mode as the data plane serves it. */
+export interface PassthroughListener {
+  gateway: string;
+  name: string;
+  /** internalPort is the proxy port (from the TLS passthrough range); HTTPS listeners on it hand off by SNI. */
+  internalPort: number;
+  port: number;
+  hostname: string;
+  /** hosts in specificity order: exact names, wildcards (longest first), `*`. */
+  hosts: PassthroughHost[];
+}
+
 /** GatewayRouting is what the data plane serves for Gateways; sorted by internal port then hostname. */
 export interface GatewayRouting {
   listeners: GatewayListener[];
+  /** passthrough: TLS passthrough listeners (src/gateway/tls.ts), same order; absent: none. */
+  passthrough?: PassthroughListener[];
 }

@@ -11,6 +11,13 @@
 // `set server`. Only a change of layout (listeners, more slots than rendered) needs a reload.
 import { cidrContains, tryParseCidr } from '../address/address.ts';
 import { GATEWAY_LUA, GATEWAY_MAP, gatewayMapText } from '../gateway/render.ts';
+import {
+  GATEWAY_TLS_LUA,
+  GATEWAY_TLS_MAP,
+  gatewayTlsFrontend,
+  gatewayTlsMapText,
+  handoffBind,
+} from '../gateway/tls-render.ts';
 import { anchoredRegexSource } from './paths.ts';
 import type { Route, RouteTable } from './types.ts';
 
@@ -36,6 +43,11 @@ export interface HaproxyOptions {
    */
   gatewayHttpBinds?: string[];
   gatewayHttpsBinds?: string[];
+  /**
+   * gatewayTlsBinds are `bind` arguments (port ranges) of the TCP frontend of TLS passthrough listeners
+   * (src/gateway/tls-render.ts); each backend slot then has a TCP twin `t<n>`. Empty or absent: none.
+   */
+  gatewayTlsBinds?: string[];
   /** defaultCertPem is served when no certificate matches the SNI (required when httpsBinds is not empty). */
   defaultCertPem?: string;
   threads?: number;
@@ -181,8 +193,14 @@ interface RenderedMaps {
   [file: string]: string;
 }
 
-// Without a TLS listener there is nowhere to redirect to, so no route redirects.
-function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>, tls: boolean): RenderedMaps {
+// Without a TLS listener there is nowhere to redirect to, so no route redirects. gateway-tls.map only with
+// TLS passthrough listeners (`passthrough`).
+function renderMaps(
+  table: RouteTable,
+  backendSlot: ReadonlyMap<string, number>,
+  tls: boolean,
+  passthrough: boolean,
+): RenderedMaps {
   const slotName = (id: string): string => `b${backendSlot.get(id) ?? 0}`;
   const hosts: [string, string][] = [];
   const wildcards: [string, string][] = [];
@@ -223,6 +241,13 @@ function renderMaps(table: RouteTable, backendSlot: ReadonlyMap<string, number>,
     [MAPS.allow]: allowMapText(allowLists),
     [MAPS.rewrite]: mapText(rewrite),
     [MAPS.gateway]: gatewayMapText(table.gateway, (id) => (backendSlot.has(id) ? slotName(id) : undefined)),
+    ...(passthrough
+      ? {
+          [GATEWAY_TLS_MAP]: gatewayTlsMapText(table.gateway, (id) =>
+            backendSlot.has(id) ? `t${backendSlot.get(id) ?? 0}` : undefined,
+          ),
+        }
+      : {}),
   };
 }
 
@@ -259,6 +284,7 @@ function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: nu
       ...(options.gatewayHttpBinds?.length || options.gatewayHttpsBinds?.length
         ? [options.gatewayHttpBinds ?? [], options.gatewayHttpsBinds ?? []]
         : []),
+      ...(options.gatewayTlsBinds?.length ? [options.gatewayTlsBinds] : []),
       options.httpsPort ?? 443,
       ...(options.publicHttpPort !== undefined ? [options.publicHttpPort] : []),
       options.threads ?? 1,
@@ -287,7 +313,10 @@ const NORMALIZE_URI = [
 /** gatewayFrontend renders the Gateway API frontend (src/gateway/render.ts does the routing in Lua). */
 function gatewayFrontend(options: HaproxyOptions): string[] {
   const http = options.gatewayHttpBinds ?? [];
-  const https = options.gatewayHttpsBinds ?? [];
+  const https = [
+    ...(options.gatewayHttpsBinds ?? []),
+    ...(options.gatewayTlsBinds?.length ? [handoffBind(options.dir)] : []),
+  ];
   if (http.length === 0 && https.length === 0) return [];
   return [
     '',
@@ -383,6 +412,7 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
     '  use_backend %[var(txn.route),field(1,:)]',
     '  default_backend ironlb_unavailable',
     ...gatewayFrontend(options),
+    ...gatewayTlsFrontend(options.gatewayTlsBinds ?? [], options.dir),
     '',
     'backend ironlb_unavailable',
     '  http-request return status 503 content-type text/plain string "503 service unavailable"',
@@ -397,6 +427,12 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
       lines.push('  http-request set-timeout server var(txn.gwtmo) if { var(txn.gwtmo) -m found }');
     for (let s = 0; s < state.serverSlots; s++) {
       lines.push(`  server s${s} ${formatServer(state.servers[b]?.[s] ?? null)}`);
+    }
+    // the TCP twin for TLS passthrough (src/gateway/tls-render.ts): the same servers, raw streams
+    if (options.gatewayTlsBinds?.length) {
+      lines.push('', `backend t${b}`, '  mode tcp', '  balance roundrobin');
+      for (let s = 0; s < state.serverSlots; s++)
+        lines.push(`  server s${s} ${formatServer(state.servers[b]?.[s] ?? null)}`);
     }
   }
   return `${lines.join('\n')}\n`;
@@ -489,7 +525,8 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
   backends.forEach((id, i) => {
     if (id !== null) slotOf.set(id, i);
   });
-  const maps = renderMaps(table, slotOf, options.httpsBinds.length > 0);
+  const twins = (options.gatewayTlsBinds?.length ?? 0) > 0;
+  const maps = renderMaps(table, slotOf, options.httpsBinds.length > 0, twins);
 
   const certs: HaproxyState['certs'] = {};
   const files: Record<string, string> = {};
@@ -502,14 +539,14 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
 
   const state: HaproxyState = { layout, backendSlots, serverSlots, backends, servers, maps, certs };
   files[CONFIG_FILE] = renderConfig(state, options);
-  files[LUA_FILE] = LUA_REWRITE + GATEWAY_LUA;
+  files[LUA_FILE] = LUA_REWRITE + GATEWAY_LUA + (twins ? GATEWAY_TLS_LUA : '');
   files[CRT_LIST] = crtListText(certs);
   if (options.defaultCertPem !== undefined) files[DEFAULT_CERT] = pemForPayload(options.defaultCertPem);
   for (const [f, text] of Object.entries(maps)) files[f] = text;
 
   if (reason !== undefined || !prev)
     return { state, files, reload: reason ?? 'initial configuration', ops: [] };
-  return { state, files, ops: diffOps(prev, state, files) };
+  return { state, files, ops: diffOps(prev, state, files, twins) };
 }
 
 function mergeMaps(file: string, a: string, b: string): string {
@@ -536,7 +573,13 @@ function mergeMaps(file: string, a: string, b: string): string {
   return allowMapText(lists);
 }
 
-function diffOps(prev: HaproxyState, next: HaproxyState, files: Record<string, string>): RuntimeOp[] {
+// `twins`: every backend slot b<n> has a TCP twin t<n> with the same servers (TLS passthrough).
+function diffOps(
+  prev: HaproxyState,
+  next: HaproxyState,
+  files: Record<string, string>,
+  twins: boolean,
+): RuntimeOp[] {
   const ops: RuntimeOp[] = [];
   // 1. Certificates that appear or change, so TLS is ready before routes redirect to it.
   for (const [file, c] of Object.entries(next.certs)) {
@@ -557,18 +600,20 @@ function diffOps(prev: HaproxyState, next: HaproxyState, files: Record<string, s
     row.forEach((v, s) => {
       const old = prev.servers[b]?.[s] ?? null;
       if (v === old) return;
+      const names = twins ? [`b${b}`, `t${b}`] : [`b${b}`];
       if (v === null) {
-        disable.push({ op: 'disableServer', backend: `b${b}`, server: `s${s}` });
+        for (const backend of names) disable.push({ op: 'disableServer', backend, server: `s${s}` });
         return;
       }
       const [address = '', port = '0'] = v.split('|');
-      ops.push({ op: 'setServer', backend: `b${b}`, server: `s${s}`, address, port: Number(port) });
+      for (const backend of names)
+        ops.push({ op: 'setServer', backend, server: `s${s}`, address, port: Number(port) });
     }),
   );
   // 3. Maps: allow and rewrite entries first as a union of old and new, then the routing maps, then the final
   //    allow and rewrite maps, so no request ever sees a route whose allow-list or rewrite is missing.
   const aux = [MAPS.allow, MAPS.rewrite];
-  const routing = [MAPS.hosts, MAPS.wildcards, MAPS.exact, MAPS.paths, MAPS.gateway];
+  const routing = [MAPS.hosts, MAPS.wildcards, MAPS.exact, MAPS.paths, MAPS.gateway, GATEWAY_TLS_MAP];
   const changed = (f: string): boolean => prev.maps[f] !== next.maps[f];
   const routingChanges = routing.some(changed);
   for (const f of aux) {
