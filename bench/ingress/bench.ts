@@ -14,6 +14,7 @@ import type { IngressObject } from '../../src/ingress/types.ts';
 import { startDataplane } from '../../ingress/dataplane.ts';
 import { createReconciler, type IngressSnapshot } from '../../ingress/reconcile.ts';
 import { endpointSlice, freePort, ingress, service } from '../../test/support/ingress-testkit.ts';
+import { wrk, type WrkResult } from '../support/wrk.ts';
 
 const execFileP = promisify(execFile);
 const { values: args } = parseArgs({
@@ -29,37 +30,8 @@ const CONNS = Number(args.connections);
 const HOST = 'bench-17.example.com';
 const PATH = '/api/v1/items';
 
-interface WrkResult {
-  requests: number;
-  rps: number;
-  p99: string;
-  errors: number;
-}
-
-async function wrk(port: number, seconds: number, host = HOST, path = PATH): Promise<WrkResult> {
-  const { stdout } = await execFileP(
-    'wrk',
-    [
-      '-t1',
-      `-c${CONNS}`,
-      `-d${seconds}s`,
-      '--latency',
-      '-H',
-      `Host: ${host}`,
-      `http://127.0.0.1:${port}${path}`,
-    ],
-    { timeout: (seconds + 30) * 1000 },
-  );
-  const num = (re: RegExp): number => Number(re.exec(stdout)?.[1] ?? 0);
-  const sock = /Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)/.exec(stdout);
-  const errors =
-    (sock ? sock.slice(1).reduce((a, b) => a + Number(b), 0) : 0) + num(/Non-2xx or 3xx responses: (\d+)/);
-  return {
-    requests: num(/(\d+) requests in/),
-    rps: num(/Requests\/sec:\s+([\d.]+)/),
-    p99: /^\s+99%\s+(\S+)/m.exec(stdout)?.[1] ?? '?',
-    errors,
-  };
+async function wrkAt(port: number, seconds: number, host = HOST, path = PATH): Promise<WrkResult> {
+  return wrk({ port, host, path, connections: CONNS, seconds });
 }
 
 function startProcess(cmd: string, argv: string[]): ChildProcess {
@@ -208,9 +180,9 @@ ${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
   console.log(`# route table: ${snapshot.ingresses.length} Ingresses, request Host: ${HOST} ${PATH}`);
   console.log('# 2 shared cores: figures are noisy; each pair runs in the same round');
   for (let r = 1; r <= ROUNDS; r++) {
-    const a = await wrk(ours, DURATION);
-    const b = await wrk(hand, DURATION);
-    const d = await wrk(upPorts[0] ?? 0, DURATION);
+    const a = await wrkAt(ours, DURATION);
+    const b = await wrkAt(hand, DURATION);
+    const d = await wrkAt(upPorts[0] ?? 0, DURATION);
     console.log(
       `round ${r}: ironlb rendered  ${a.rps.toFixed(0).padStart(7)} req/s p99 ${a.p99.padStart(8)} | hand-written ${b.rps
         .toFixed(0)
@@ -222,7 +194,7 @@ ${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
 
   // Lost requests while the table changes through the runtime API (wrk keep-alive load).
   for (let r = 1; r <= ROUNDS; r++) {
-    const load = wrk(ours, 16);
+    const load = wrkAt(ours, 16);
     await sleep(500);
     const modes = new Map<string, number>();
     const epMs: number[] = [];
@@ -255,7 +227,7 @@ ${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
 
   // Lost requests across 20 seamless reloads (what a structural change costs).
   for (let r = 1; r <= ROUNDS; r++) {
-    const load = wrk(ours, 12);
+    const load = wrkAt(ours, 12);
     await sleep(500);
     for (let i = 0; i < 20; i++) {
       await dp.reload();
