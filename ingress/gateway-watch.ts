@@ -6,6 +6,8 @@ import { Informer } from '../edge/informer.ts';
 import type { Logger } from '../edge/log.ts';
 import { informerGroup, type InformerGroup } from './watch.ts';
 import { clusterPath, GATEWAY_RESOURCES, type GatewayResource } from '../src/contracts/gateway.ts';
+import { RESOURCES } from '../src/contracts/resources.ts';
+import type { PoolObject } from '../src/gateway/addresses.ts';
 import type {
   GatewayClassObject,
   GatewayObject,
@@ -23,6 +25,8 @@ export interface GatewayWatch extends InformerGroup {
   gateways: Informer<Obj<GatewayObject>>;
   httpRoutes: Informer<Obj<HTTPRouteObject>>;
   tlsRoutes: Informer<Obj<TLSRouteObject>>;
+  /** addressPools: IronLB's IPAddressPools, to tell a requested Gateway address no pool holds. */
+  addressPools: Informer<Obj<PoolObject>>;
   referenceGrants: Informer<Obj<ReferenceGrantObject>>;
   namespaces: Informer<Obj<NamespaceObject>>;
   all: Informer<k8s.KubernetesObject>[];
@@ -66,6 +70,8 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
   const gateways = crd<GatewayObject>(GATEWAY_RESOURCES.Gateway);
   const httpRoutes = crd<HTTPRouteObject>(GATEWAY_RESOURCES.HTTPRoute);
   const tlsRoutes = crd<TLSRouteObject>(GATEWAY_RESOURCES.TLSRoute);
+  const pool = RESOURCES.IPAddressPool;
+  const addressPools = crd<PoolObject>({ ...pool, namespaced: true });
   const referenceGrants = crd<ReferenceGrantObject>(GATEWAY_RESOURCES.ReferenceGrant);
   const namespaces = new Informer<Obj<NamespaceObject>>(kc, {
     name: 'namespaces',
@@ -78,6 +84,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     gateways,
     httpRoutes,
     tlsRoutes,
+    addressPools,
     referenceGrants,
     namespaces,
   ] as unknown as Informer<k8s.KubernetesObject>[];
@@ -90,6 +97,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     gateways,
     httpRoutes,
     tlsRoutes,
+    addressPools,
     referenceGrants,
     namespaces,
     all,

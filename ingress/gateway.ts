@@ -86,6 +86,7 @@ export class GatewayController {
         gateways: w.gateways.list(),
         httpRoutes: w.httpRoutes.list(),
         tlsRoutes: w.tlsRoutes.list(),
+        addressPools: w.addressPools.list(),
         referenceGrants: w.referenceGrants.list(),
         namespaces: w.namespaces.list(),
         services,

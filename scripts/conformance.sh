@@ -14,7 +14,10 @@ Usage: scripts/conformance.sh [--build-only] [--no-images] [--help] [-- extra su
 Environment: KUBECONFIG (default .lab/kubeconfig), GATEWAY_CLASS (ironlb), CONFORMANCE_PROFILES (GATEWAY-HTTP),
   CONFORMANCE_REPORT (.lab/gateway-conformance-<version>.yaml), CONFORMANCE_TIMEOUT (60m), IRONLB_CACHE,
   IRONLB_LAB_LOCKED=1 when the caller already holds /tmp/ironlb-lab.lock, CONFORMANCE_NETNS (the network
-  namespace the suite runs in; against the lab: its LAN client, ironlb-client, with .lab/lab.kubeconfig).
+  namespace the suite runs in; against the lab: its LAN client, ironlb-client, with .lab/lab.kubeconfig),
+  CONFORMANCE_USABLE_ADDRESS / CONFORMANCE_UNUSABLE_ADDRESS (GatewayStaticAddresses: an address inside an
+  IPAddressPool that no Service holds, and one in no pool; defaults fit the lab: 198.51.100.77 in its BGP pool,
+  whose autoAssign is off, and 203.0.113.10).
 Suite flags after "--" are passed on, e.g. -- -run-test HTTPRouteSimpleSameNamespace -debug.
 USAGE
 }
@@ -153,6 +156,8 @@ IRONLB_MANIFESTS="$MANIFESTS" "${RUN[@]}" "$BIN" -test.v -test.run '^TestConform
   -gateway-class "$CLASS" \
   -conformance-profiles "${CONFORMANCE_PROFILES:-GATEWAY-HTTP}" \
   -supported-features "$FEATURES" \
+  -usable-address "${CONFORMANCE_USABLE_ADDRESS:-198.51.100.77}" \
+  -unusable-address "${CONFORMANCE_UNUSABLE_ADDRESS:-203.0.113.10}" \
   -report-output "$REPORT" \
   -organization ironlb -project ironlb -url https://github.com/ironlb/ironlb \
   -version "$(git describe --always --dirty 2>/dev/null || echo dev)" -contact "@ironlb" \

@@ -10,6 +10,7 @@ import type { StatusAddress } from '../ingress/status.ts';
 import { compareHostSpecificity, intersectHostname } from './hostnames.ts';
 import { gatewayFrom, httpRouteFrom, referenceGranted, type RefFrom } from './refs.ts';
 import { attachTlsRoutes, tlsListenerProblem } from './tls.ts';
+import { addressesInNoPool, type PoolObject } from './addresses.ts';
 import {
   GATEWAY_CONTROLLER,
   GATEWAY_GROUP,
@@ -89,6 +90,11 @@ export interface GatewayInput {
   resolver: BackendResolver;
   /** assignedPorts: proxy port already given to "namespace/gateway/port" (read back from the Gateway's Service). */
   assignedPorts: ReadonlyMap<string, number>;
+  /**
+   * addressPools: the IPAddressPools requested Gateway addresses must lie in (AddressNotUsable otherwise);
+   * absent: not checked.
+   */
+  addressPools?: readonly PoolObject[];
   /** tlsRoutes: TLSRoutes (absent: none). */
   tlsRoutes?: readonly TLSRouteObject[];
   /** addresses of each Gateway's Service ("namespace/name" of the Gateway); absent or empty: none yet. */
@@ -1015,20 +1021,29 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
               gen,
             );
     const requested = (g.obj.spec?.addresses ?? []).map((a) => a.value ?? '');
+    const notUsable = input.addressPools ? addressesInNoPool(requested, input.addressPools) : [];
     const programmed =
       accepted.status !== 'True'
         ? cond('Programmed', false, 'Invalid', 'Gateway is not accepted', gen)
-        : addresses.length === 0
+        : notUsable.length > 0
           ? cond(
               'Programmed',
               false,
-              'AddressNotAssigned',
-              requested.length > 0
-                ? `Service "${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')}" has not received the requested address ${requested.join(', ')}: is it inside an IPAddressPool that allows it? (ironlb why ${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')})`
-                : `Service "${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')}" has no load-balancer address yet`,
+              'AddressNotUsable',
+              `Requested address ${notUsable.join(', ')} is in no IPAddressPool, so IronLB cannot assign it`,
               gen,
             )
-          : cond('Programmed', true, 'Programmed', 'Gateway is programmed in the proxy', gen);
+          : addresses.length === 0
+            ? cond(
+                'Programmed',
+                false,
+                'AddressNotAssigned',
+                requested.length > 0
+                  ? `Service "${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')}" has not received the requested address ${requested.join(', ')}: is it inside an IPAddressPool that allows it? (ironlb why ${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')})`
+                  : `Service "${g.namespace}/${gatewayServiceName(g.obj.metadata?.name ?? '')}" has no load-balancer address yet`,
+                gen,
+              )
+            : cond('Programmed', true, 'Programmed', 'Gateway is programmed in the proxy', gen);
     gatewayStatus.set(g.key, {
       addresses,
       conditions: [accepted, programmed],
