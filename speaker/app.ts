@@ -2,7 +2,8 @@
 // (src/announce/snapshot.ts interprets Services, endpoints and Nodes), and has every announcer (L2, BGP) plan
 // from that snapshot and apply its plan. Liveness comes from the other speakers directly (UDP heartbeats), so
 // failover needs no API server. Time comes from the clock it is given: the debounce, the wait before the first
-// election, the resync and the handoff on stop.
+// election, the resync and the handoff on stop. A starting speaker listens to the others first and joins them
+// (its first heartbeat) only when it is ready to announce what it takes over.
 import * as k8s from '@kubernetes/client-node';
 import { sleep, type Timer } from '../edge/clock.ts';
 import { EventRecorder } from '../edge/events.ts';
@@ -210,7 +211,8 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     async start() {
       await Promise.all(informers.map((i) => i.start()));
       await Promise.all(informers.map((i) => i.synced));
-      await liveness.start();
+      // hear the others, unheard: until this speaker joins, they keep announcing what it will take over
+      await liveness.listen();
       const bgp = await (o.bgp ?? startBgpSpeaker)({
         self,
         namespace,
@@ -228,12 +230,17 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
       if (bgp) announcers.unshift(bgp);
       // hear from the other speakers before the first election, so a restart does not grab every address
       await sleep(clock, o.liveness.timeoutMs);
+      if (leaving) return;
       started = true;
       log.info(
         { alive: liveness.membership.alive(), interfaces: l2.wire.eligibleInterfaces() },
         'speaker started',
       );
-      replan('start');
+      // Make before break: join only now, ready to announce. The peers hand this node's addresses back when
+      // the first heartbeat arrives; the first plan follows one debounce later, so they have stopped (and do
+      // not defend against its gratuitous announcements) while clients still reach them meanwhile.
+      liveness.join();
+      replanSoon('start');
       resyncTimer = clock.setTimeout(resync, RESYNC_MS);
     },
 

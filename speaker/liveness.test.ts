@@ -83,6 +83,121 @@ describe('LivenessAgent', () => {
   });
 });
 
+/** StallingClock is a ManualClock whose process can stall: stall(ms) moves time on without running a timer,
+ * so the next tick runs late, as after a long synchronous step or CPU starvation. */
+class StallingClock extends ManualClock {
+  private skew = 0;
+  override now(): number {
+    return super.now() + this.skew;
+  }
+  override setTimeout(fn: () => void, ms: number) {
+    return super.setTimeout(fn, ms);
+  }
+  stall(ms: number): void {
+    this.skew += ms;
+  }
+}
+
+describe('LivenessAgent when this process stalls', () => {
+  const setup = async () => {
+    const clock = new StallingClock(10_000);
+    const t = fakeTransport();
+    const changes: string[][] = [];
+    const agent = new LivenessAgent({
+      self: 'a',
+      port: 7946,
+      peers: () => [{ node: 'b', address: '192.0.2.12' }],
+      intervalMs: 100,
+      timeoutMs: 350,
+      onChange: (alive) => changes.push(alive),
+      clock,
+      transport: t,
+    });
+    let seq = 0;
+    const fromB = () =>
+      t.deliver(encodeHeartbeat({ v: 1, node: 'b', incarnation: 1, seq: ++seq, state: 'alive' }));
+    await agent.start();
+    fromB();
+    return { clock, t, changes, agent, fromB };
+  };
+
+  it('does not declare a live peer dead because its own loop stalled: its queued heartbeats are read first', async () => {
+    const { clock, changes, agent, fromB } = await setup();
+    for (let i = 0; i < 5; i++) {
+      clock.advance(100);
+      fromB();
+    }
+    // one second without running: b's heartbeats of that second wait in the socket, unread
+    clock.stall(1_000);
+    clock.advance(100); // the tick runs, 1 s late
+    fromB(); // then the event loop reads the socket
+    clock.advance(100);
+    fromB();
+    clock.advance(100);
+    expect(changes).toEqual([['a', 'b']]);
+    expect(agent.membership.isAlive('b')).toBe(true);
+    expect(agent.stalls).toBe(1);
+    agent.stop();
+  });
+
+  it('still declares a peer that went silent dead, one tick later than without the stall', async () => {
+    const { clock, changes, agent } = await setup();
+    clock.stall(1_000);
+    clock.advance(100); // late tick: expiry deferred
+    expect(agent.membership.isAlive('b')).toBe(true);
+    clock.advance(100); // on time: b has been silent for 1.2 s
+    expect(changes.at(-1)).toEqual(['a']);
+    agent.stop();
+  });
+
+  it('defers expiry at most three ticks in a row, so a starved process still notices dead peers', async () => {
+    const { clock, changes, agent } = await setup();
+    for (let i = 0; i < 3; i++) {
+      clock.stall(500);
+      clock.advance(100);
+      expect(agent.membership.isAlive('b')).toBe(true);
+    }
+    clock.stall(500);
+    clock.advance(100);
+    expect(changes.at(-1)).toEqual(['a']);
+    expect(agent.stalls).toBe(3);
+    agent.stop();
+  });
+});
+
+describe('LivenessAgent listening before it joins', () => {
+  it('hears the peers but sends nothing until join(), then heartbeats at once and every interval', async () => {
+    const clock = new ManualClock(1_000);
+    const t = fakeTransport();
+    const changes: string[][] = [];
+    const agent = new LivenessAgent({
+      self: 'a',
+      port: 7946,
+      peers: () => [{ node: 'b', address: '192.0.2.12' }],
+      intervalMs: 100,
+      timeoutMs: 350,
+      onChange: (alive) => changes.push(alive),
+      clock,
+      transport: t,
+    });
+    await agent.listen();
+    t.deliver(encodeHeartbeat({ v: 1, node: 'b', incarnation: 1, seq: 1, state: 'alive' }));
+    expect(changes).toEqual([['a', 'b']]);
+    clock.advance(300);
+    expect(t.sent).toEqual([]);
+    agent.join();
+    expect(t.sent.map((h) => h.state)).toEqual(['alive']);
+    clock.advance(250);
+    expect(t.sent.length).toBe(3);
+    agent.join(); // joining twice changes nothing
+    expect(t.sent.length).toBe(3);
+    // silence still counts while only listening: b is dead 350 ms after its last heartbeat
+    expect(changes.at(-1)).toEqual(['a']);
+    agent.stop();
+    expect(clock.pending).toBe(0);
+  });
+});
+
 describe('LivenessAgent with a shared key', () => {
   it('accepts heartbeats signed with the key and drops unsigned or wrongly signed ones', async () => {
     const key = Buffer.from('0123456789abcdef0123456789abcdef');

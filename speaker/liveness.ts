@@ -1,6 +1,9 @@
 // Speaker-to-speaker liveness on the node network (UDP), independent of the API server: heartbeats every
 // intervalMs to every other node's address; a peer silent for timeoutMs is dead. The decisions are in
-// src/liveness/membership.ts; this file only moves datagrams and ticks the clock. With a shared key every
+// src/liveness/membership.ts; this file only moves datagrams and ticks the clock. A starting speaker first only
+// listens (listen()), and is heard only once it is ready to announce (join()): the others hand its addresses
+// back the moment it can take them. A tick that comes late (this process did not run: a stall) counts no
+// silence, because the peers' heartbeats of that time are still queued in the socket, unread. With a shared key every
 // datagram carries an HMAC-SHA256 tag, so no other host on the node network can forge a heartbeat or a
 // "leaving" (replays are refused by the incarnation and sequence checks).
 import { createHmac, timingSafeEqual } from 'node:crypto';
@@ -17,6 +20,12 @@ import type { Logger } from '../edge/log.ts';
 
 /** TAG_BYTES is the length of the HMAC-SHA256 tag appended to a signed heartbeat (truncated, RFC 2104 §5). */
 const TAG_BYTES = 16;
+
+/**
+ * MAX_DEFERRED_EXPIRIES bounds how many late ticks in a row skip expiry, so a process that is starved all
+ * the time still notices dead peers (a few intervals later).
+ */
+const MAX_DEFERRED_EXPIRIES = 3;
 
 /** LivenessOptions: who we are, where to listen, whom to tell, how fast. */
 export interface LivenessOptions {
@@ -92,11 +101,17 @@ export class LivenessAgent {
   private readonly incarnation: number;
   private seq = 0;
   private leaving = false;
+  private joined = false;
   private timer: Timer | undefined;
+  /** dueAt: when the pending tick should run (a tick running much later means this process stalled). */
+  private dueAt = 0;
+  private deferredInARow = 0;
   /** received counts heartbeats accepted; dropped counts malformed datagrams; rejected, badly signed ones. */
   received = 0;
   dropped = 0;
   rejected = 0;
+  /** stalls counts late ticks whose expiry was deferred (this process did not run for over an interval). */
+  stalls = 0;
 
   constructor(options: LivenessOptions) {
     this.o = options;
@@ -106,10 +121,26 @@ export class LivenessAgent {
     this.membership = new Membership({ self: options.self, timeoutMs: options.timeoutMs });
   }
 
-  /** start opens the transport (UDP, IPv4 and IPv6, by default) and begins heartbeating. */
+  /** start listens and joins at once (listen() then join()). */
   async start(): Promise<void> {
+    await this.listen();
+    this.join();
+  }
+
+  /**
+   * listen opens the transport (UDP, IPv4 and IPv6, by default) and tracks the peers, without telling them
+   * anything: to them this speaker is not alive yet, so they keep announcing what it would take over.
+   */
+  async listen(): Promise<void> {
     await this.transport.open((msg) => this.onMessage(msg));
     this.tick();
+  }
+
+  /** join starts heartbeating (the first one now): the peers count this speaker alive from its arrival. */
+  join(): void {
+    if (this.joined) return;
+    this.joined = true;
+    this.send(this.leaving ? 'leaving' : 'alive');
   }
 
   private tag(body: Uint8Array): Buffer {
@@ -145,11 +176,28 @@ export class LivenessAgent {
   }
 
   private tick(): void {
+    const now = this.clock.now();
     // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this speaker
     // back as a member (and give it its addresses again) for the rest of the handoff
-    this.send(this.leaving ? 'leaving' : 'alive');
-    const change = this.membership.expire(this.clock.now());
-    if (change.left.length) this.changed([], change.left);
+    if (this.joined) this.send(this.leaving ? 'leaving' : 'alive');
+    // Late by more than an interval: this process stalled (CPU starvation, GC, a long synchronous step), and
+    // the peers' heartbeats of that time wait unread in the socket (timers run before I/O in the event loop).
+    // Expiring now would declare every peer dead and take all their addresses; the next tick expires instead,
+    // after those heartbeats were read.
+    const lateMs = this.dueAt ? now - this.dueAt : 0;
+    if (lateMs > this.o.intervalMs && this.deferredInARow < MAX_DEFERRED_EXPIRIES) {
+      this.deferredInARow++;
+      this.stalls++;
+      this.o.log?.info(
+        { lateMs: Math.round(lateMs) },
+        'liveness tick late (this process stalled): peer expiry deferred to the next tick',
+      );
+    } else {
+      this.deferredInARow = 0;
+      const change = this.membership.expire(now);
+      if (change.left.length) this.changed([], change.left);
+    }
+    this.dueAt = now + this.o.intervalMs;
     this.timer = this.clock.setTimeout(() => this.tick(), this.o.intervalMs);
   }
 
