@@ -12,6 +12,14 @@ export { labPools, labLivenessKey } from './install.ts';
 export const ECHO_PORT = 8080;
 
 /**
+ * ECHO_CPU_REQUEST is the echo pods' CPU request. Without one they are BestEffort, and on this lab's shared
+ * cores a pod starting on the same node (a new speaker in a rollout) starves them: requests then wait over a
+ * second in the echo process (bench/rollout.bench.ts --echo-cpu none shows it). An app serving traffic asks
+ * for CPU; so does the lab's.
+ */
+export const ECHO_CPU_REQUEST = '100m';
+
+/**
  * echoDeployment returns a Deployment of the echo image: `replicas` pods spread one per node (as far as
  * nodes go), each told its pod, namespace, node and Service name through the downward API, Ready when it
  * answers HTTP.
@@ -25,6 +33,8 @@ export function echoDeployment(
     labels: Record<string, string>;
     service?: string;
     nodeSelector?: Record<string, string>;
+    /** cpuRequest: the echo container's CPU request (default ECHO_CPU_REQUEST; '' for none: a BestEffort pod). */
+    cpuRequest?: string;
   },
 ): k8s.V1Deployment {
   const field = (fieldPath: string) => ({ valueFrom: { fieldRef: { fieldPath } } });
@@ -63,6 +73,9 @@ export function echoDeployment(
                 { name: 'NODE_NAME', ...field('spec.nodeName') },
               ],
               readinessProbe: { httpGet: { path: '/', port: 'http' }, periodSeconds: 1 },
+              ...((options.cpuRequest ?? ECHO_CPU_REQUEST)
+                ? { resources: { requests: { cpu: options.cpuRequest ?? ECHO_CPU_REQUEST } } }
+                : {}),
               securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } },
             },
           ],
