@@ -1,5 +1,5 @@
 // The Gateway controller's watch: one self-restarting informer per Gateway API kind it reads (GatewayClasses,
-// Gateways, HTTPRoutes, TLSRoutes, ReferenceGrants) plus Namespaces (allowedRoutes selectors). Services, EndpointSlices
+// Gateways, HTTPRoutes, GRPCRoutes, TLSRoutes, ReferenceGrants) plus Namespaces (allowedRoutes selectors). Services, EndpointSlices
 // and TLS Secrets come from the ingress watch: one cache per kind in the process.
 import * as k8s from '@kubernetes/client-node';
 import { Informer } from '../edge/informer.ts';
@@ -8,6 +8,7 @@ import { informerGroup, type InformerGroup } from './watch.ts';
 import { clusterPath, GATEWAY_RESOURCES, type GatewayResource } from '../src/contracts/gateway.ts';
 import { RESOURCES } from '../src/contracts/resources.ts';
 import type { PoolObject } from '../src/gateway/addresses.ts';
+import type { GRPCRouteObject } from '../src/gateway/grpc.ts';
 import type {
   GatewayClassObject,
   GatewayObject,
@@ -27,6 +28,7 @@ export interface GatewayWatch extends InformerGroup {
   tlsRoutes: Informer<Obj<TLSRouteObject>>;
   /** addressPools: IronLB's IPAddressPools, to tell a requested Gateway address no pool holds. */
   addressPools: Informer<Obj<PoolObject>>;
+  grpcRoutes: Informer<Obj<GRPCRouteObject>>;
   referenceGrants: Informer<Obj<ReferenceGrantObject>>;
   namespaces: Informer<Obj<NamespaceObject>>;
   all: Informer<k8s.KubernetesObject>[];
@@ -72,6 +74,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
   const tlsRoutes = crd<TLSRouteObject>(GATEWAY_RESOURCES.TLSRoute);
   const pool = RESOURCES.IPAddressPool;
   const addressPools = crd<PoolObject>({ ...pool, namespaced: true });
+  const grpcRoutes = crd<GRPCRouteObject>(GATEWAY_RESOURCES.GRPCRoute);
   const referenceGrants = crd<ReferenceGrantObject>(GATEWAY_RESOURCES.ReferenceGrant);
   const namespaces = new Informer<Obj<NamespaceObject>>(kc, {
     name: 'namespaces',
@@ -83,6 +86,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     gatewayClasses,
     gateways,
     httpRoutes,
+    grpcRoutes,
     tlsRoutes,
     addressPools,
     referenceGrants,
@@ -96,6 +100,7 @@ export function createGatewayWatch(kc: k8s.KubeConfig, options: { log?: Logger }
     gatewayClasses,
     gateways,
     httpRoutes,
+    grpcRoutes,
     tlsRoutes,
     addressPools,
     referenceGrants,

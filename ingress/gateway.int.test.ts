@@ -249,4 +249,39 @@ describe('Gateway controller (real API server, real HAProxy)', () => {
     const g = await get('gateways', 'gw', ns);
     expect(g.status?.listeners?.[0]?.attachedRoutes).toBe(3);
   });
+
+  it('writes GRPCRoute status; a GRPCRoute on a hostname an older HTTPRoute serves is not accepted', async () => {
+    const grpcRoute = (name: string, hostname: string) => ({
+      apiVersion: `${G.group}/${G.version}`,
+      kind: 'GRPCRoute',
+      metadata: { name, namespace: ns },
+      spec: {
+        parentRefs: [{ name: 'gw' }],
+        hostnames: [hostname],
+        rules: [
+          {
+            matches: [{ method: { service: 'test.Echo', method: 'Echo' } }],
+            backendRefs: [{ name: 'web', port: 80 }],
+          },
+        ],
+      },
+    });
+    await create('grpcroutes', grpcRoute('echo', 'grpc.test'));
+    await create('grpcroutes', grpcRoute('clash', 'app.test'));
+    await waitFor('the GRPCRoute accepted', async () => {
+      const o = await get('grpcroutes', 'echo', ns);
+      return has(o.status?.parents?.[0]?.conditions, 'Accepted', 'True', 'Accepted');
+    });
+    await waitFor('the clashing GRPCRoute refused', async () => {
+      const o = await get('grpcroutes', 'clash', ns);
+      return has(o.status?.parents?.[0]?.conditions, 'Accepted', 'False', 'NotAllowedByListeners');
+    });
+    // the listener counts the accepted GRPCRoute beside the three HTTPRoutes, and those keep being served
+    const g = await waitFor('the listener counting the GRPCRoute', async () => {
+      const o = await get('gateways', 'gw', ns);
+      return o.status?.listeners?.[0]?.attachedRoutes === 4 ? o : undefined;
+    });
+    expect(g.status?.listeners?.[0]?.conditions.length).toBeGreaterThan(0);
+    expect((await request({ port: base, host: 'moved.test', path: '/' })).status).toBe(301);
+  });
 });

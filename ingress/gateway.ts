@@ -1,6 +1,6 @@
 // The Gateway controller's edge: `extend` adds the Gateway API routes (built by the pure core, src/gateway) to
 // every Ingress table the ingress loop applies, so both share one HAProxy and one control loop; `write` (the
-// Lease holder only, after each reconcile) brings GatewayClass, Gateway and HTTPRoute status, and each
+// Lease holder only, after each reconcile) brings GatewayClass, Gateway and route status, and each
 // Gateway's LoadBalancer Service and EndpointSlices, in line with the last build. Writes happen only when the
 // object differs; a failed write makes the loop try again.
 import * as k8s from '@kubernetes/client-node';
@@ -87,6 +87,7 @@ export class GatewayController {
         httpRoutes: w.httpRoutes.list(),
         tlsRoutes: w.tlsRoutes.list(),
         addressPools: w.addressPools.list(),
+        grpcRoutes: w.grpcRoutes.list(),
         referenceGrants: w.referenceGrants.list(),
         namespaces: w.namespaces.list(),
         services,
@@ -225,15 +226,20 @@ export class GatewayController {
   }
 
   private async writeRouteStatus(build: GatewayBuild): Promise<boolean> {
-    const [http, tls] = await Promise.all([
+    const [http, grpc, tls] = await Promise.all([
       this.writeRouteStatusOf(GATEWAY_RESOURCES.HTTPRoute, this.o.watch.httpRoutes.list(), build.routeStatus),
+      this.writeRouteStatusOf(
+        GATEWAY_RESOURCES.GRPCRoute,
+        this.o.watch.grpcRoutes.list(),
+        build.grpcRouteStatus,
+      ),
       this.writeRouteStatusOf(
         GATEWAY_RESOURCES.TLSRoute,
         this.o.watch.tlsRoutes.list(),
         build.tlsRouteStatus,
       ),
     ]);
-    return http && tls;
+    return http && grpc && tls;
   }
 
   private async writeRouteStatusOf(

@@ -23,6 +23,7 @@ export const GATEWAY_RESOURCES = {
   GatewayClass: gw('GatewayClass', 'gatewayclasses', false),
   Gateway: gw('Gateway', 'gateways'),
   HTTPRoute: gw('HTTPRoute', 'httproutes'),
+  GRPCRoute: gw('GRPCRoute', 'grpcroutes'),
   TLSRoute: gw('TLSRoute', 'tlsroutes'),
   ReferenceGrant: gw('ReferenceGrant', 'referencegrants', true, 'v1beta1'),
 } as const satisfies Record<string, GatewayResource>;

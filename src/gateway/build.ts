@@ -8,7 +8,8 @@ import type { ServiceObject } from '../ingress/resolve.ts';
 import type { BackendResolver } from '../ingress/types.ts';
 import type { StatusAddress } from '../ingress/status.ts';
 import { compareHostSpecificity, intersectHostname } from './hostnames.ts';
-import { gatewayFrom, httpRouteFrom, referenceGranted, type RefFrom } from './refs.ts';
+import { grpcPrecedence, grpcRouteAsHttp, type GRPCRouteObject } from './grpc.ts';
+import { gatewayFrom, referenceGranted, routeFrom, type RefFrom } from './refs.ts';
 import { attachTlsRoutes, tlsListenerProblem } from './tls.ts';
 import { addressesInNoPool, type PoolObject } from './addresses.ts';
 import {
@@ -42,6 +43,8 @@ import {
 
 /** SUPPORTED_FEATURES are the conformance features we claim (GatewayClass status.supportedFeatures), sorted. */
 export const SUPPORTED_FEATURES = [
+  'GRPCRoute',
+  'GRPCRouteNamedRouteRule',
   'Gateway',
   'GatewayAddressEmpty',
   'GatewayHTTPListenerIsolation',
@@ -68,8 +71,8 @@ export const SUPPORTED_FEATURES = [
 
 /** ROUTE_KINDS: the route kinds a listener of each protocol we serve accepts (all of them when it names none). */
 export const ROUTE_KINDS: Readonly<Record<string, readonly string[]>> = {
-  HTTP: ['HTTPRoute'],
-  HTTPS: ['HTTPRoute'],
+  HTTP: ['HTTPRoute', 'GRPCRoute'],
+  HTTPS: ['HTTPRoute', 'GRPCRoute'],
   TLS: ['TLSRoute'],
 };
 
@@ -97,6 +100,8 @@ export interface GatewayInput {
   addressPools?: readonly PoolObject[];
   /** tlsRoutes: TLSRoutes (absent: none). */
   tlsRoutes?: readonly TLSRouteObject[];
+  /** grpcRoutes: GRPCRoutes (absent: none). */
+  grpcRoutes?: readonly GRPCRouteObject[];
   /** addresses of each Gateway's Service ("namespace/name" of the Gateway); absent or empty: none yet. */
   addresses: ReadonlyMap<string, readonly StatusAddress[]>;
 }
@@ -163,6 +168,8 @@ export interface GatewayBuild {
   routeStatus: Map<string, RouteParentStatusObject[]>;
   /** tlsRouteStatus: the same for TLSRoutes. */
   tlsRouteStatus: Map<string, RouteParentStatusObject[]>;
+  /** grpcRouteStatus: the same for GRPCRoutes. */
+  grpcRouteStatus: Map<string, RouteParentStatusObject[]>;
   services: GatewayServiceSpec[];
 }
 
@@ -496,6 +503,9 @@ function valueMatches(
   return out;
 }
 
+/** RouteEntry is one HTTPRoute or GRPCRoute. */
+type RouteEntry = { kind: 'HTTPRoute'; obj: HTTPRouteObject } | { kind: 'GRPCRoute'; obj: GRPCRouteObject };
+
 interface ParsedRoute {
   rules: Omit<GatewayRule, 'route'>[];
   /** unsupported: Accepted False UnsupportedValue with this message. */
@@ -543,7 +553,7 @@ export function resolveBackendRef(
   return { id: `${ns}/${name}:${ref.port}`, namespace: ns, service: name, port: { number: ref.port } };
 }
 
-function parseRoute(route: HTTPRouteObject, input: GatewayInput): ParsedRoute {
+function parseRoute(route: HTTPRouteObject, input: GatewayInput, routeKind = 'HTTPRoute'): ParsedRoute {
   const namespace = route.metadata?.namespace ?? 'default';
   const services = new Map(input.services.map((s) => [objectKey(s), s]));
   const backends: GatewayBackendRef[] = [];
@@ -552,7 +562,7 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput): ParsedRoute {
   const rules: Omit<GatewayRule, 'route'>[] = [];
 
   const backendRef = (ref: ObjectRef, where: string): string | null => {
-    const r = resolveBackendRef(ref, httpRouteFrom(namespace), where, input, services);
+    const r = resolveBackendRef(ref, routeFrom(routeKind, namespace), where, input, services);
     if ('reason' in r) {
       refs ??= r;
       return null;
@@ -638,6 +648,28 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput): ParsedRoute {
   };
 }
 
+/**
+ * parseGrpcRoute parses a GRPCRoute through what it means as an HTTPRoute (src/gateway/grpc.ts): its rules get
+ * the gRPC precedence, its backends HTTP/2.
+ */
+function parseGrpcRoute(route: GRPCRouteObject, input: GatewayInput): ParsedRoute {
+  const asHttp = grpcRouteAsHttp(route);
+  const parsed = parseRoute(asHttp.route, input, 'GRPCRoute');
+  const unsupported = [
+    ...asHttp.unsupported,
+    ...(parsed.unsupported !== undefined ? [parsed.unsupported] : []),
+  ];
+  return {
+    ...parsed,
+    rules: parsed.rules.map((r) => ({
+      ...r,
+      grpc: grpcPrecedence(route, r.rule, r.match),
+      backends: r.backends.map((b) => ({ ...b, h2: true })),
+    })),
+    ...(unsupported.length > 0 ? { unsupported: unsupported.join('; ') } : {}),
+  };
+}
+
 function applyFilter(
   out: Omit<GatewayRule, 'route'>,
   f: HTTPRouteFilterObject,
@@ -700,21 +732,34 @@ function applyFilter(
   }
 }
 
+/** rankKey is the key of a rule's route in compareRules' rank: "namespace/name", "GRPCRoute namespace/name". */
+export function rankKey(rule: Pick<GatewayRule, 'route' | 'grpc'>): string {
+  return rule.grpc ? `GRPCRoute ${rule.route}` : rule.route;
+}
+
 /**
  * compareRules is the spec's precedence for rules of one hostname: Exact path, then the longest Prefix (then
  * regular expressions, longest first), a method match, more header matches, more query matches, the older
  * route, the route first by "namespace/name", then the rule and match first in the route (then the path, so the
- * order is total).
+ * order is total). GRPCRoute rules (never on one hostname with HTTPRoute rules) go by the longer service, then
+ * the longer method, then more header matches, then as above from the older route on.
  */
 export function compareRules(rank: ReadonlyMap<string, number>): (a: GatewayRule, b: GatewayRule) => number {
   const kindRank = { Exact: 0, Prefix: 1, Regex: 2 } as const;
+  const grpc = (a: GatewayRule, b: GatewayRule): number =>
+    a.grpc && b.grpc
+      ? b.grpc.service - a.grpc.service ||
+        b.grpc.method - a.grpc.method ||
+        b.headers.length - a.headers.length
+      : 0;
   return (a, b) =>
+    grpc(a, b) ||
     kindRank[a.path.kind] - kindRank[b.path.kind] ||
     (a.path.kind === 'Exact' ? 0 : b.path.value.length - a.path.value.length) ||
     (a.method ? 0 : 1) - (b.method ? 0 : 1) ||
     b.headers.length - a.headers.length ||
     b.query.length - a.query.length ||
-    (rank.get(a.route) ?? 0) - (rank.get(b.route) ?? 0) ||
+    (rank.get(rankKey(a)) ?? 0) - (rank.get(rankKey(b)) ?? 0) ||
     a.rule - b.rule ||
     a.match - b.match ||
     (a.path.value < b.path.value ? -1 : a.path.value > b.path.value ? 1 : 0) ||
@@ -756,7 +801,9 @@ export interface AttachableRoute {
  * with the spec's reasons (NoMatchingParent, NotAllowedByListeners, NoMatchingListenerHostname, UnsupportedValue;
  * ResolvedRefs from `parse`), counts it on every listener it attaches to and calls `attach` for each programmable
  * one with the hostnames it serves there (the intersection with the listener's). `parse` is called only when a
- * parentRef names one of our Gateways. O(parentRefs × listeners × hostnames).
+ * parentRef names one of our Gateways. `refuse`, when given, tells why the route may not have a listener (it
+ * is then left out; with none left the route is not accepted: NotAllowedByListeners with that reason).
+ * O(parentRefs × listeners × hostnames).
  */
 export function attachRoute(
   route: AttachableRoute,
@@ -764,6 +811,7 @@ export function attachRoute(
   ctx: AttachContext,
   parse: () => { refs?: { reason: string; message: string }; unsupported?: string },
   attach: (l: ListenerState, hosts: string[]) => void,
+  refuse?: (l: ListenerState, hosts: string[]) => string | undefined,
 ): RouteParentStatusObject[] {
   const namespace = route.metadata?.namespace ?? 'default';
   const generation = route.metadata?.generation;
@@ -819,8 +867,8 @@ export function attachRoute(
       routeHosts.length === 0
         ? [l.hostname]
         : [...new Set(routeHosts.flatMap((h) => intersectHostname(l.hostname, h) ?? []))];
-    const matching = allowed.filter((l) => hostsOn(l).length > 0);
-    if (matching.length === 0) {
+    const hostMatching = allowed.filter((l) => hostsOn(l).length > 0);
+    if (hostMatching.length === 0) {
       status(
         false,
         'NoMatchingListenerHostname',
@@ -830,6 +878,12 @@ export function attachRoute(
     }
     if (parsed.unsupported !== undefined) {
       status(false, 'UnsupportedValue', parsed.unsupported);
+      continue;
+    }
+    const refused = hostMatching.map((l) => refuse?.(l, hostsOn(l)));
+    const matching = hostMatching.filter((_, i) => refused[i] === undefined);
+    if (matching.length === 0) {
+      status(false, 'NotAllowedByListeners', refused[0] ?? '');
       continue;
     }
     status(true, 'Accepted', `Accepted by Gateway "${gw.key}"`);
@@ -925,27 +979,54 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
   const rank = new Map<string, number>();
   const vhosts = new Map<ListenerState, Map<string, GatewayRule[]>>();
   const backends = new Map<string, GatewayBackendRef>();
-  const routes = [...input.httpRoutes].sort(compareAge);
+  const grpcRouteStatus: GatewayBuild['grpcRouteStatus'] = new Map();
+  // HTTPRoutes and GRPCRoutes, oldest first: on one listener they never share a hostname (the older one wins)
+  const routes: RouteEntry[] = [
+    ...input.httpRoutes.map((obj) => ({ kind: 'HTTPRoute' as const, obj })),
+    ...(input.grpcRoutes ?? []).map((obj) => ({ kind: 'GRPCRoute' as const, obj })),
+  ].sort((a, b) => compareAge(a.obj, b.obj));
+  const claimed = new Map<ListenerState, { kind: string; host: string; route: string }[]>();
   const ctx: AttachContext = { gateways, namespaces, controller };
-  routes.forEach((route, i) => {
+  routes.forEach((entry, i) => {
+    const { kind, obj: route } = entry;
     const key = objectKey(route);
-    rank.set(key, i);
+    rank.set(kind === 'GRPCRoute' ? `GRPCRoute ${key}` : key, i);
     let parsed: ParsedRoute | undefined;
-    const parse = (): ParsedRoute => (parsed ??= parseRoute(route, input));
-    const parents = attachRoute(route, 'HTTPRoute', ctx, parse, (l, hosts) => {
-      const p = parse();
-      let byHost = vhosts.get(l);
-      if (!byHost) vhosts.set(l, (byHost = new Map()));
-      for (const h of hosts) {
-        const list = byHost.get(h) ?? [];
-        for (const r of p.rules)
-          if (!list.some((x) => x.route === key && x.rule === r.rule && x.match === r.match))
-            list.push({ ...r, route: key });
-        byHost.set(h, list);
-      }
-      for (const b of p.backends) backends.set(b.id, b);
-    });
-    if (parents.length > 0) routeStatus.set(key, parents);
+    const parse = (): ParsedRoute =>
+      (parsed ??=
+        entry.kind === 'GRPCRoute' ? parseGrpcRoute(entry.obj, input) : parseRoute(entry.obj, input));
+    const clash = (l: ListenerState, hosts: string[]): string | undefined => {
+      const c = (claimed.get(l) ?? []).find(
+        (x) => x.kind !== kind && hosts.some((h) => intersectHostname(x.host, h) !== undefined),
+      );
+      return c
+        ? `Hostname "${c.host}" of listener "${l.name}" is served by ${c.kind} "${c.route}", which is older: HTTPRoutes and GRPCRoutes may not share a hostname`
+        : undefined;
+    };
+    const parents = attachRoute(
+      route,
+      kind,
+      ctx,
+      parse,
+      (l, hosts) => {
+        const list = claimed.get(l) ?? [];
+        for (const host of hosts) list.push({ kind, host, route: key });
+        claimed.set(l, list);
+        const p = parse();
+        let byHost = vhosts.get(l);
+        if (!byHost) vhosts.set(l, (byHost = new Map()));
+        for (const h of hosts) {
+          const list = byHost.get(h) ?? [];
+          for (const r of p.rules)
+            if (!list.some((x) => x.route === key && x.rule === r.rule && x.match === r.match))
+              list.push({ ...r, route: key });
+          byHost.set(h, list);
+        }
+        for (const b of p.backends) backends.set(b.id, b);
+      },
+      clash,
+    );
+    if (parents.length > 0) (kind === 'GRPCRoute' ? grpcRouteStatus : routeStatus).set(key, parents);
   });
   const tls = attachTlsRoutes(input.tlsRoutes ?? [], ctx, input);
 
@@ -1089,6 +1170,7 @@ export function buildGateways(input: GatewayInput, options: GatewayBuildOptions)
     gatewayStatus,
     routeStatus,
     tlsRouteStatus: tls.status,
+    grpcRouteStatus,
     services,
   };
 }

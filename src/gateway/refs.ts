@@ -39,9 +39,9 @@ export function referenceGranted(grants: readonly ReferenceGrantObject[], from: 
   );
 }
 
-/** HTTPROUTE_FROM is the `from` of a reference made by an HTTPRoute in `namespace`. */
-export function httpRouteFrom(namespace: string): RefFrom {
-  return { group: GATEWAY_GROUP, kind: 'HTTPRoute', namespace };
+/** routeFrom is the `from` of a reference made by a route of `kind` (HTTPRoute, GRPCRoute) in `namespace`. */
+export function routeFrom(kind: string, namespace: string): RefFrom {
+  return { group: GATEWAY_GROUP, kind, namespace };
 }
 
 /** gatewayFrom is the `from` of a reference made by a Gateway in `namespace`. */

@@ -3,6 +3,7 @@
 // (GatewayRouting, carried by RouteTable.gateway) and the status every object must get.
 import type { LabelSelector } from '../config/model.ts';
 import type { ObjectMetaView } from '../ingress/types.ts';
+import type { GrpcPrecedence } from './grpc.ts';
 
 /** GATEWAY_GROUP is the API group of the Gateway API kinds. */
 export const GATEWAY_GROUP = 'gateway.networking.k8s.io';
@@ -184,6 +185,8 @@ export interface Redirect {
 export interface WeightedBackend {
   backend: string | null;
   weight: number;
+  /** h2: the backend is spoken to over HTTP/2 without TLS (h2c), as gRPC backends are. */
+  h2?: boolean;
 }
 
 /** GatewayRule is one match of one HTTPRoute rule, ready to render: the match and what to do. */
@@ -206,6 +209,8 @@ export interface GatewayRule {
   backends: WeightedBackend[];
   /** timeoutMs bounds the wait for the backend (min of request and backendRequest timeouts). */
   timeoutMs?: number;
+  /** grpc: the rule is a GRPCRoute's (its precedence; no valid backend answers 503, gRPC UNAVAILABLE). */
+  grpc?: GrpcPrecedence;
 }
 
 /** GatewayVirtualHost is the rules of one hostname of a listener, in precedence order. */

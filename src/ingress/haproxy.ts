@@ -10,7 +10,7 @@
 // slots (s0, s1, ...): a new Service takes a free backend slot, a new endpoint a free server slot, through
 // `set server`. Only a change of layout (listeners, more slots than rendered) needs a reload.
 import { cidrContains, tryParseCidr } from '../address/address.ts';
-import { GATEWAY_LUA, GATEWAY_MAP, gatewayMapText } from '../gateway/render.ts';
+import { GATEWAY_LUA, GATEWAY_MAP, gatewayMapText, needsH2 } from '../gateway/render.ts';
 import {
   GATEWAY_TLS_LUA,
   GATEWAY_TLS_MAP,
@@ -71,6 +71,11 @@ export interface HaproxyState {
   maps: Record<string, string>;
   /** certs: file → hash of the PEM and the SNI names of its crt-list entry. */
   certs: Record<string, { hash: string; hosts: string[] }>;
+  /**
+   * h2: every backend slot b<n> has an HTTP/2 twin h<n> (same servers, `proto h2`) for Gateway rules that speak
+   * h2c to their backends (GRPCRoute); rendered only while some rule needs it.
+   */
+  h2?: boolean;
 }
 
 /** RuntimeOp is one incremental change for the runtime API; `opCommands` gives its CLI text. */
@@ -240,7 +245,9 @@ function renderMaps(
     [MAPS.paths]: mapText(paths),
     [MAPS.allow]: allowMapText(allowLists),
     [MAPS.rewrite]: mapText(rewrite),
-    [MAPS.gateway]: gatewayMapText(table.gateway, (id) => (backendSlot.has(id) ? slotName(id) : undefined)),
+    [MAPS.gateway]: gatewayMapText(table.gateway, (id, h2) =>
+      backendSlot.has(id) ? `${h2 ? 'h' : 'b'}${backendSlot.get(id) ?? 0}` : undefined,
+    ),
     ...(passthrough
       ? {
           [GATEWAY_TLS_MAP]: gatewayTlsMapText(table.gateway, (id) =>
@@ -275,7 +282,7 @@ core.register_action("ironlb_rewrite", { "http-req" }, function(txn)
 end)
 `;
 
-function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: number): string {
+function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: number, h2: boolean): string {
   return fnv1a(
     JSON.stringify([
       options.dir,
@@ -291,6 +298,7 @@ function layoutOf(options: HaproxyOptions, backendSlots: number, serverSlots: nu
       options.maxconn ?? 4096,
       backendSlots,
       serverSlots,
+      ...(h2 ? ['h2'] : []),
     ]),
   );
 }
@@ -331,6 +339,7 @@ function gatewayFrontend(options: HaproxyOptions): string[] {
         `  http-request redirect location %[var(txn.gwloc)] code ${c} if { var(txn.gwcode) -m str ${c} }`,
     ),
     '  http-request return status 500 content-type text/plain string "500 no valid backend for this route" if { var(txn.gwb) -m str x }',
+    '  http-request return status 503 content-type text/plain string "503 no valid backend for this route" if { var(txn.gwb) -m str u }',
     '  http-request set-header X-Forwarded-For %[src]',
     '  http-request set-header X-Forwarded-Proto https if { ssl_fc }',
     '  http-request set-header X-Forwarded-Proto http if !{ ssl_fc }',
@@ -434,6 +443,16 @@ export function renderConfig(state: HaproxyState, options: HaproxyOptions): stri
       for (let s = 0; s < state.serverSlots; s++)
         lines.push(`  server s${s} ${formatServer(state.servers[b]?.[s] ?? null)}`);
     }
+    // the HTTP/2 twin for h2c backends (GRPCRoute; ingress/DATAPLANE.md): the same servers, `proto h2`
+    if (state.h2) {
+      lines.push('', `backend h${b}`);
+      if (id !== null) lines.push(`  # ${id}`);
+      lines.push('  balance roundrobin');
+      if (gateway)
+        lines.push('  http-request set-timeout server var(txn.gwtmo) if { var(txn.gwtmo) -m found }');
+      for (let s = 0; s < state.serverSlots; s++)
+        lines.push(`  server s${s} ${formatServer(state.servers[b]?.[s] ?? null)} proto h2`);
+    }
   }
   return `${lines.join('\n')}\n`;
 }
@@ -498,7 +517,8 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
     reason ??= `server slots grow from ${serverSlots} to ${grown}`;
     serverSlots = grown;
   }
-  const layout = layoutOf(options, backendSlots, serverSlots);
+  const h2 = needsH2(table.gateway);
+  const layout = layoutOf(options, backendSlots, serverSlots, h2);
   if (prev && prev.layout !== layout) reason ??= 'listeners or limits changed';
 
   // Server slots: keep endpoints where they are, fill the free slots.
@@ -537,7 +557,16 @@ export function planHaproxy(table: RouteTable, options: PlanOptions): HaproxyPla
     files[file] = pem;
   }
 
-  const state: HaproxyState = { layout, backendSlots, serverSlots, backends, servers, maps, certs };
+  const state: HaproxyState = {
+    layout,
+    backendSlots,
+    serverSlots,
+    backends,
+    servers,
+    maps,
+    certs,
+    ...(h2 ? { h2 } : {}),
+  };
   files[CONFIG_FILE] = renderConfig(state, options);
   files[LUA_FILE] = LUA_REWRITE + GATEWAY_LUA + (twins ? GATEWAY_TLS_LUA : '');
   files[CRT_LIST] = crtListText(certs);
@@ -573,7 +602,8 @@ function mergeMaps(file: string, a: string, b: string): string {
   return allowMapText(lists);
 }
 
-// `twins`: every backend slot b<n> has a TCP twin t<n> with the same servers (TLS passthrough).
+// `twins`: every backend slot b<n> has a TCP twin t<n> with the same servers (TLS passthrough); `next.h2`: an
+// HTTP/2 twin h<n> too (GRPCRoute).
 function diffOps(
   prev: HaproxyState,
   next: HaproxyState,
@@ -600,7 +630,7 @@ function diffOps(
     row.forEach((v, s) => {
       const old = prev.servers[b]?.[s] ?? null;
       if (v === old) return;
-      const names = twins ? [`b${b}`, `t${b}`] : [`b${b}`];
+      const names = [`b${b}`, ...(twins ? [`t${b}`] : []), ...(next.h2 ? [`h${b}`] : [])];
       if (v === null) {
         for (const backend of names) disable.push({ op: 'disableServer', backend, server: `s${s}` });
         return;

@@ -1,0 +1,302 @@
+// Integration test of GRPCRoute in the HAProxy data plane: a real HAProxy (Debian) started by our edge, real gRPC
+// servers and client (@grpc/grpc-js, h2c: HTTP/2 with prior knowledge, no TLS) on loopback, the table built from
+// Gateway/GRPCRoute/HTTPRoute objects by the pure core and joined to an Ingress table. Loopback only, every loop
+// bounded, every process stopped.
+// Run: flock /tmp/ironlb-integration.lock npx vitest run --project integration ingress/grpc-dataplane.int.test.ts
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import * as grpc from '@grpc/grpc-js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildGateways } from '../src/gateway/build.ts';
+import type { GRPCRouteObject, GRPCRouteRuleObject } from '../src/gateway/grpc.ts';
+import { withGateways } from '../src/gateway/table.ts';
+import type { GatewayObject, HTTPRouteObject } from '../src/gateway/types.ts';
+import { buildRouteTable } from '../src/ingress/build.ts';
+import { snapshotResolver } from '../src/ingress/resolve.ts';
+import type { RouteTable } from '../src/ingress/types.ts';
+import { startDataplane, type Dataplane } from './dataplane.ts';
+import {
+  endpointSlice,
+  freePort,
+  ingress,
+  request,
+  service,
+  startUpstream,
+  type Upstream,
+} from '../test/support/ingress-testkit.ts';
+
+const NS = 'default';
+const SERVICE = 'test.echo.Echo';
+const METHODS = ['Echo', 'EchoTwo', 'EchoThree'] as const;
+const raw = (b: Buffer): Buffer => b;
+
+/** EchoServer is a gRPC server whose methods answer JSON {name, method, metadata} (raw bytes, no protobuf). */
+interface EchoServer {
+  name: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+async function startEchoServer(name: string): Promise<EchoServer> {
+  const server = new grpc.Server();
+  const definition: Record<string, grpc.MethodDefinition<Buffer, Buffer>> = {};
+  const handlers: grpc.UntypedServiceImplementation = {};
+  for (const m of METHODS) {
+    definition[m] = {
+      path: `/${SERVICE}/${m}`,
+      requestStream: false,
+      responseStream: false,
+      requestSerialize: raw,
+      requestDeserialize: raw,
+      responseSerialize: raw,
+      responseDeserialize: raw,
+    };
+    handlers[m] = (call: grpc.ServerUnaryCall<Buffer, Buffer>, cb: grpc.sendUnaryData<Buffer>) =>
+      cb(null, Buffer.from(JSON.stringify({ name, method: m, metadata: call.metadata.getMap() })));
+  }
+  server.addService(definition, handlers);
+  const port = await new Promise<number>((resolve, reject) =>
+    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (err, p) =>
+      err ? reject(err) : resolve(p),
+    ),
+  );
+  return {
+    name,
+    port,
+    close: () => new Promise<void>((resolve) => server.tryShutdown(() => resolve())),
+  };
+}
+
+interface Answer {
+  code: grpc.status;
+  body?: { name: string; method: string; metadata: Record<string, string> };
+  headers: Record<string, unknown>;
+}
+
+/** call makes one unary call through the gateway port with `authority` as :authority. */
+function call(
+  port: number,
+  authority: string,
+  method: string,
+  metadata: Record<string, string> = {},
+): Promise<Answer> {
+  const client = new grpc.Client(`127.0.0.1:${port}`, grpc.credentials.createInsecure(), {
+    'grpc.default_authority': authority,
+  });
+  const md = new grpc.Metadata();
+  for (const [k, v] of Object.entries(metadata)) md.set(k, v);
+  let headers: Record<string, unknown> = {};
+  return new Promise<Answer>((resolve) => {
+    const c = client.makeUnaryRequest(
+      `/${SERVICE}/${method}`,
+      raw,
+      raw,
+      Buffer.alloc(0),
+      md,
+      { deadline: Date.now() + 5000 },
+      (err, value) => {
+        client.close();
+        if (err) resolve({ code: err.code, headers });
+        else resolve({ code: grpc.status.OK, body: JSON.parse(String(value)) as Answer['body'], headers });
+      },
+    );
+    c.on('metadata', (m: grpc.Metadata) => {
+      headers = m.getMap();
+    });
+  });
+}
+
+function grpcRoute(name: string, hostnames: string[], rules: GRPCRouteRuleObject[]): GRPCRouteObject {
+  return {
+    metadata: { name, namespace: NS, creationTimestamp: '2024-01-02T00:00:00Z' },
+    spec: { parentRefs: [{ name: 'gw' }], hostnames, rules },
+  };
+}
+
+describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
+  let servers: EchoServer[] = [];
+  let web: Upstream;
+  let dir: string;
+  let dp: Dataplane;
+  let base: number;
+  let ingressPort: number;
+  let grpcRoutes: GRPCRouteObject[];
+  const gateway: GatewayObject = {
+    metadata: { name: 'gw', namespace: NS },
+    spec: { gatewayClassName: 'ironlb', listeners: [{ name: 'http', port: 80, protocol: 'HTTP' }] },
+  };
+  const httpRoute: HTTPRouteObject = {
+    metadata: { name: 'web', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: {
+      parentRefs: [{ name: 'gw' }],
+      hostnames: ['web.test'],
+      rules: [{ backendRefs: [{ name: 'web', port: 80 }] }],
+    },
+  };
+
+  const table = (): RouteTable => {
+    const names = ['g1', 'g2', 'web'];
+    const ports = [...servers.map((s) => s.port), web.port];
+    const snapshot = {
+      services: names.map((s) => service(NS, s)),
+      endpointSlices: names.flatMap((s, i) =>
+        endpointSlice(NS, s, [{ address: '127.0.0.1', port: ports[i] ?? 0 }]),
+      ),
+      secrets: [],
+    };
+    const resolver = snapshotResolver(snapshot);
+    const ing = buildRouteTable({
+      ingressClasses: [{ metadata: { name: 'ironlb' }, spec: { controller: 'ironlb.io/ingress' } }],
+      ingresses: [
+        ingress('legacy', {
+          className: 'ironlb',
+          rules: [{ host: 'legacy.test', paths: [['/', 'Prefix', 'web']] }],
+        }),
+      ],
+      resolver,
+    });
+    const build = buildGateways(
+      {
+        gatewayClasses: [
+          { metadata: { name: 'ironlb' }, spec: { controllerName: 'ironlb.io/gateway-controller' } },
+        ],
+        gateways: [gateway],
+        httpRoutes: [httpRoute],
+        grpcRoutes,
+        referenceGrants: [],
+        namespaces: [{ metadata: { name: NS } }],
+        services: snapshot.services,
+        resolver,
+        assignedPorts: new Map([[`${NS}/gw/80`, base]]),
+        addresses: new Map(),
+      },
+      { httpPorts: { first: base, last: base + 3 }, httpsPorts: { first: base + 4, last: base + 7 } },
+    );
+    for (const [key, parents] of build.grpcRouteStatus)
+      for (const p of parents)
+        for (const c of p.conditions)
+          if (c.type === 'Accepted' && c.status !== 'True')
+            throw new Error(`GRPCRoute ${key}: ${c.type} ${c.reason}: ${c.message}`);
+    return withGateways(ing, build, resolver);
+  };
+
+  beforeAll(async () => {
+    servers = await Promise.all(['g1', 'g2'].map(startEchoServer));
+    web = await startUpstream('web');
+    dir = mkdtempSync(join(tmpdir(), 'ironlb-grpcdp-'));
+    ingressPort = await freePort();
+    base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+)
+    grpcRoutes = [
+      grpcRoute(
+        'echo',
+        ['grpc.test'],
+        [
+          {
+            matches: [{ method: { service: SERVICE, method: 'Echo' } }],
+            backendRefs: [{ name: 'g1', port: 80 }],
+          },
+          {
+            matches: [{ method: { service: SERVICE, method: 'EchoTwo' } }],
+            filters: [
+              {
+                type: 'RequestHeaderModifier',
+                requestHeaderModifier: { set: [{ name: 'x-set', value: 'yes' }], remove: ['x-drop'] },
+              },
+              {
+                type: 'ResponseHeaderModifier',
+                responseHeaderModifier: { add: [{ name: 'x-resp', value: 'added' }] },
+              },
+            ],
+            backendRefs: [{ name: 'g2', port: 80 }],
+          },
+          {
+            matches: [{ headers: [{ name: 'version', value: 'two' }] }],
+            backendRefs: [{ name: 'g2', port: 80 }],
+          },
+          {
+            matches: [
+              {
+                method: { type: 'RegularExpression', method: 'Echo(Four|Three)' },
+                headers: [{ name: 're', value: '1' }],
+              },
+            ],
+            backendRefs: [{ name: 'g1', port: 80 }],
+          },
+          {
+            matches: [{ headers: [{ name: 'lb', value: 'split' }] }],
+            backendRefs: [
+              { name: 'g1', port: 80, weight: 1 },
+              { name: 'g2', port: 80, weight: 1 },
+            ],
+          },
+        ],
+      ),
+      grpcRoute('broken', ['broken.test'], [{ backendRefs: [{ name: 'g1', port: 80 }] }]),
+    ];
+    dp = await startDataplane(table(), {
+      dir,
+      httpBinds: [`127.0.0.1:${ingressPort}`],
+      httpsBinds: [],
+      gatewayHttpBinds: [`127.0.0.1:${base}-${base + 3}`],
+      minBackendSlots: 8,
+      minServerSlots: 4,
+    });
+  }, 60_000);
+
+  afterAll(async () => {
+    await dp?.stop();
+    await Promise.all(servers.map((s) => s.close()));
+    await web?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('routes gRPC calls by exact method over h2c to HTTP/2 backends; an unrouted method is UNIMPLEMENTED', async () => {
+    const one = await call(base, 'grpc.test', 'Echo');
+    expect([one.code, one.body?.name, one.body?.method]).toEqual([grpc.status.OK, 'g1', 'Echo']);
+    const two = await call(base, 'grpc.test', 'EchoTwo');
+    expect([two.code, two.body?.name]).toEqual([grpc.status.OK, 'g2']);
+    expect((await call(base, 'grpc.test', 'EchoThree')).code).toBe(grpc.status.UNIMPLEMENTED);
+    expect((await call(base, 'other.test', 'Echo')).code).toBe(grpc.status.UNIMPLEMENTED);
+  });
+
+  it('matches headers (metadata) and applies request and response header filters', async () => {
+    const h = await call(base, 'grpc.test', 'EchoThree', { version: 'two' });
+    expect([h.code, h.body?.name]).toEqual([grpc.status.OK, 'g2']);
+    const f = await call(base, 'grpc.test', 'EchoTwo', { 'x-drop': 'gone', 'x-keep': 'kept' });
+    expect(f.body?.metadata['x-set']).toBe('yes');
+    expect(f.body?.metadata['x-drop']).toBeUndefined();
+    expect(f.body?.metadata['x-keep']).toBe('kept');
+    expect(f.headers['x-resp']).toBe('added');
+  });
+
+  it('matches methods by regular expression and splits by weight between backends', async () => {
+    const re = await call(base, 'grpc.test', 'EchoThree', { re: '1' });
+    expect([re.code, re.body?.name]).toEqual([grpc.status.OK, 'g1']);
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const a = await call(base, 'grpc.test', 'EchoThree', { lb: 'split' });
+      expect(a.code).toBe(grpc.status.OK);
+      seen.add(a.body?.name ?? '');
+    }
+    expect([...seen].sort()).toEqual(['g1', 'g2']);
+  });
+
+  it('answers UNAVAILABLE for a rule whose backend is not valid, applied with no reload; HTTPRoutes and Ingresses still served', async () => {
+    expect((await call(base, 'broken.test', 'Echo')).body?.name).toBe('g1');
+    const reloads = dp.stats.reloads;
+    grpcRoutes = grpcRoutes.map((r) =>
+      r.metadata?.name === 'broken'
+        ? grpcRoute('broken', ['broken.test'], [{ backendRefs: [{ name: 'missing', port: 80 }] }])
+        : r,
+    );
+    expect((await dp.apply(table())).mode).toBe('runtime');
+    expect(dp.stats.reloads).toBe(reloads);
+    expect((await call(base, 'broken.test', 'Echo')).code).toBe(grpc.status.UNAVAILABLE);
+    expect((await call(base, 'grpc.test', 'Echo')).body?.name).toBe('g1');
+    const r = await request({ port: base, host: 'web.test', path: '/x' });
+    expect((JSON.parse(r.body) as { name: string }).name).toBe('web');
+    const l = await request({ port: ingressPort, host: 'legacy.test', path: '/' });
+    expect((JSON.parse(l.body) as { name: string }).name).toBe('web');
+  });
+});
