@@ -4,7 +4,7 @@
 import { readFileSync, watch } from 'node:fs';
 import type { ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import { validateObject } from '../src/config/parse.ts';
+import { ParseCache, validateObject } from '../src/config/parse.ts';
 import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
 
@@ -38,13 +38,16 @@ export interface AdmissionResult {
 /**
  * review decides one AdmissionReview request against the objects currently stored (`existing`, any metallb.io
  * kinds). Problems that are not retryable deny; retryable ones (a reference to an object not created yet)
- * admit with a warning. A DELETE of a BFDProfile still used by a BGPPeer is denied.
+ * admit with a warning. A DELETE of a BFDProfile still used by a BGPPeer is denied. With `cache` (one per
+ * webhook, `existing` exactly as stored) what each stored object parses to alone is kept between reviews, so a
+ * review costs the reviewed object's parse plus the overlap check over all ranges (n log n).
  */
 export function review(
   kindHint: string,
   req: AdmissionRequest,
   existing: readonly Record<string, unknown>[],
   namespace: string,
+  options: { cache?: ParseCache } = {},
 ): AdmissionResult {
   const kind = req.kind?.kind ?? kindHint;
   if (req.operation === 'DELETE') {
@@ -68,7 +71,11 @@ export function review(
   try {
     // no Secrets here: a peer may be created before its password Secret, and a wrong Secret is fixed on the
     // Secret, not the peer; the controller's Valid condition on the peer says what is wrong with it
-    problems = validateObject(kind, { ...obj, kind }, { existing, namespace, secretsRead: false });
+    problems = validateObject(
+      kind,
+      { ...obj, kind },
+      { existing, namespace, secretsRead: false, ...(options.cache ? { cache: options.cache } : {}) },
+    );
   } catch (e) {
     return {
       allowed: false,
@@ -141,6 +148,8 @@ export function serveWebhook(options: {
   const limits = { ...WEBHOOK_LIMITS, ...options.limits };
   const load = () => ({ cert: readFileSync(options.certFile), key: readFileSync(options.keyFile) });
   let inFlight = 0;
+  // stored objects' parses, kept between reviews (keyed by uid and resourceVersion; see ParseCache)
+  const cache = new ParseCache();
   const server = createServer(load(), (req, res) => {
     const path = (req.url ?? '').split('?')[0] ?? '';
     const kindHint = WEBHOOK_PATHS[path];
@@ -188,7 +197,7 @@ export function serveWebhook(options: {
         const request = body.request;
         if (!request) throw new TypeError('AdmissionReview has no request');
         uid = request.uid;
-        const verdict = review(kindHint, request, options.existing(), options.namespace);
+        const verdict = review(kindHint, request, options.existing(), options.namespace, { cache });
         options.onReview?.(kindHint, verdict.allowed);
         if (!verdict.allowed)
           options.log.info(
