@@ -258,11 +258,16 @@ async function whyGateway(key: string): Promise<void> {
       throw e;
     });
   const ips = (svc?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? '').filter(Boolean);
-  const routes = (
-    (await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural: 'httproutes' })) as {
+  const routes: (HTTPRouteObject & { kind?: string })[] = [];
+  for (const [kind, plural] of [
+    ['HTTPRoute', 'httproutes'],
+    ['GRPCRoute', 'grpcroutes'],
+  ] as const) {
+    const list = (await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural })) as {
       items: HTTPRouteObject[];
-    }
-  ).items;
+    };
+    routes.push(...list.items.map((r) => ({ ...r, kind })));
+  }
   const lines = explainGateway({
     gateway,
     service: svc && { name: svcName, ips, pool: svc.metadata?.annotations?.[POOL_ANNOTATION] },

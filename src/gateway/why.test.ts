@@ -86,6 +86,7 @@ describe('explainGateway', () => {
       routes: [
         route('echo', 'demo', 'web', [ok('Accepted'), ok('ResolvedRefs')]),
         route('new', 'demo', 'web'),
+        { ...route('grpc', 'demo', 'web', [ok('Accepted')]), kind: 'GRPCRoute' },
         route('elsewhere', 'demo', 'other', [ok('Accepted')]),
       ],
     });
@@ -99,6 +100,7 @@ describe('explainGateway', () => {
       '  https HTTPS :443 *.example.com, 0 route(s): ResolvedRefs=False (InvalidCertificateRef): certificateRef 0: Secret is not a certificate',
       'routes:',
       '  HTTPRoute "demo/echo": Accepted=True (Accepted), ResolvedRefs=True (ResolvedRefs)',
+      '  GRPCRoute "demo/grpc": Accepted=True (Accepted)',
       `  HTTPRoute "demo/new": no status from ${GATEWAY_CONTROLLER} yet`,
     ]);
   });

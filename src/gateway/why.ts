@@ -18,8 +18,11 @@ export interface GatewayWhyInput {
   service?: { name: string; ips: string[]; pool?: string };
   /** announcers are the nodes announcing the Service's addresses, worded ("node-1 (layer2 on eth0)"). */
   announcers: string[];
-  /** routes are HTTPRoutes that may name the Gateway; those that do not are left out. */
-  routes: HTTPRouteObject[];
+  /**
+   * routes are HTTPRoutes and GRPCRoutes (`kind` as the API lists them; absent: HTTPRoute) that may name the
+   * Gateway; those that do not are left out.
+   */
+  routes: (HTTPRouteObject & { kind?: string })[];
 }
 
 /** NEGATIVE_CONDITIONS are healthy when False (the spec's abnormal-true polarity). */
@@ -93,10 +96,11 @@ export function explainGateway(input: GatewayWhyInput): string[] {
     const ours = (r.status?.parents ?? []).filter(
       (p) => p.controllerName === GATEWAY_CONTROLLER && names(r, p.parentRef),
     );
-    if (ours.length === 0) lines.push(`  HTTPRoute "${rkey}": no status from ${GATEWAY_CONTROLLER} yet`);
+    const kind = r.kind ?? 'HTTPRoute';
+    if (ours.length === 0) lines.push(`  ${kind} "${rkey}": no status from ${GATEWAY_CONTROLLER} yet`);
     for (const p of ours)
       lines.push(
-        `  HTTPRoute "${rkey}"${p.parentRef.sectionName ? ` (listener ${p.parentRef.sectionName})` : ''}: ` +
+        `  ${kind} "${rkey}"${p.parentRef.sectionName ? ` (listener ${p.parentRef.sectionName})` : ''}: ` +
           describeConditions(p.conditions),
       );
   }
