@@ -8,6 +8,9 @@
 //   3. 1,000 Services (IPv6, /128 each, over IPv6 sessions) created at once → every prefix from every node in
 //      the router's RIB, and deleted at once → all withdrawn.
 // Not a test: no thresholds. Run (root): node bench/bgp.bench.ts [--rounds 20] [--services 1000] [--only 1,2,3]
+// [--attach DIR]. With --attach the bench uses the running lab in DIR (`make lab`: .lab) and its IronLB
+// (installed first if it has none) instead of building a lab of its own, and removes what it created there
+// at the end (its namespace, pods, the IPv6 pool, advertisement and peer); the router keeps its IPv6 peer group.
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +19,7 @@ import { mergePatch, waitForEndpoints } from '../test/harness/kube.ts';
 import { run, waitFor } from '../test/harness/exec.ts';
 import { repoRoot } from '../test/harness/paths.ts';
 import { installIronLB, labPools } from '../test/lab/install.ts';
+import { ensureIronLB } from '../test/e2e/support/ironlb.ts';
 import {
   bfdStates,
   frrPaths,
@@ -34,8 +38,19 @@ const { values } = parseArgs({
     only: { type: 'string', default: '1,2,3' },
     prefix: { type: 'string', default: 'ironlb-bgpb-' },
     port: { type: 'string', default: '16462' },
+    attach: { type: 'string' },
+    help: { type: 'boolean', short: 'h' },
   },
 });
+if (values.help) {
+  console.log(`Usage: node bench/bgp.bench.ts [--rounds 20] [--services 1000] [--only 1,2,3] [--attach DIR]
+  --rounds N      rounds of section 1 and of each kind in section 2 (20)
+  --services N    IPv6 Services created at once in section 3 (1000)
+  --only LIST     sections to run: 1 (Service → RIB), 2 (node death, with and without BFD), 3 (convergence)
+  --attach DIR    use the running lab in DIR (make lab: .lab) and its IronLB instead of building one
+  --prefix P      namespace prefix of the bench's own lab (ironlb-bgpb-); --port its API port (16462)`);
+  process.exit(0);
+}
 const rounds = Number(values.rounds);
 const manyCount = Number(values.services);
 const only = new Set(values.only.split(',').map(Number));
@@ -303,12 +318,26 @@ async function convergence(lab: Lab): Promise<void> {
   console.log(`   all deleted → all withdrawn       ${(tGone / 1000).toFixed(1)} s`);
 }
 
+/** cleanAttached removes what the bench created in a lab it did not build. */
+async function cleanAttached(lab: Lab): Promise<void> {
+  await lab.kubectl(['delete', 'services', '--all', '-n', NS, '--ignore-not-found']).catch(() => undefined);
+  for (const p of lab.state.pods.filter((x) => x.namespace === NS)) await lab.removePod(p);
+  for (const kind of ['bgppeer', 'bgpadvertisement', 'ipaddresspool'])
+    await lab.kubectl(['delete', kind, 'bench-v6', '-n', LB, '--ignore-not-found']).catch(() => undefined);
+}
+
 async function main(): Promise<void> {
   const dir = join(repoRoot, '.lab', values.prefix.replace(/-$/, ''));
-  log(`building the lab (${values.prefix}*)`);
-  const lab = await Lab.up({ dir, prefix: values.prefix, hostApiPort: Number(values.port), log });
+  let lab: Lab;
+  if (values.attach) {
+    lab = Lab.attach(values.attach, log);
+  } else {
+    log(`building the lab (${values.prefix}*)`);
+    lab = await Lab.up({ dir, prefix: values.prefix, hostApiPort: Number(values.port), log });
+  }
   try {
-    await installIronLB(lab, { log });
+    if (values.attach) await ensureIronLB(lab, log);
+    else await installIronLB(lab, { log });
     const ips = nodeIPs(lab);
     await waitEstablished(lab, ips, 90_000);
     for (const i of [1, 2, 3])
@@ -340,8 +369,13 @@ async function main(): Promise<void> {
       await convergence(lab);
     }
   } finally {
-    await lab.down();
-    log('lab removed');
+    if (values.attach) {
+      await cleanAttached(lab);
+      log('bench objects removed; the lab keeps running');
+    } else {
+      await lab.down();
+      log('lab removed');
+    }
   }
 }
 
