@@ -31,6 +31,7 @@ import { ControlPlane } from '../test/harness/controlplane.ts';
 import { run, start, stopPid, waitFor } from '../test/harness/exec.ts';
 import { clients, ensureNamespace, mergePatch, type Clients } from '../test/harness/kube.ts';
 import { repoRoot } from '../test/harness/paths.ts';
+import { writeNginxConf } from './support/nginx.ts';
 import { median, wrk, type WrkResult } from './support/wrk.ts';
 
 const USAGE = `Usage: node bench/gateway.bench.ts [options]   (root: it creates a network namespace)
@@ -218,20 +219,11 @@ async function answers(port: number, host: string, path: string, body: string): 
 }
 
 function startUpstreams(): void {
-  const server = (port: number, body: string) =>
-    `server { listen ${ADDR}:${port}; location / { return 200 "${body}\\n"; } }`;
-  const conf = join(work, 'upstream.conf');
-  writeFileSync(
-    conf,
-    `daemon off; worker_processes 2; pid ${work}/up.pid; error_log ${work}/up.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; client_body_temp_path ${work}; proxy_temp_path ${work};
-  fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  ${UPSTREAM.web.map((p) => server(p, 'hello from upstream')).join('\n  ')}
-  ${server(UPSTREAM.blue, 'blue')}
-  ${server(UPSTREAM.green, 'green')} }
-`,
-  );
+  const conf = writeNginxConf(work, [
+    { address: ADDR, ports: UPSTREAM.web, body: 'hello from upstream' },
+    { address: ADDR, ports: [UPSTREAM.blue], body: 'blue' },
+    { address: ADDR, ports: [UPSTREAM.green], body: 'green' },
+  ]);
   children.push(start(['nginx', '-c', conf], { log: join(work, 'nginx.log') }));
 }
 

@@ -4,17 +4,17 @@
 // times through the runtime API, and (b) HAProxy is reloaded 20 times. Loopback only, bounded, prints figures.
 // Usage: node bench/ingress/bench.ts [--duration 5] [--rounds 2] [--connections 50]
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { parseArgs, promisify } from 'node:util';
 import { emptyRouteTable } from '../../src/ingress/build.ts';
-import type { IngressObject } from '../../src/ingress/types.ts';
 import { startDataplane } from '../../ingress/dataplane.ts';
-import { createReconciler, type IngressSnapshot } from '../../ingress/reconcile.ts';
-import { endpointSlice, freePort, ingress, service } from '../../test/support/ingress-testkit.ts';
+import { createReconciler } from '../../ingress/reconcile.ts';
+import { freePort, ingress } from '../../test/support/ingress-testkit.ts';
 import { wrk, type WrkResult } from '../support/wrk.ts';
+import { HOST, PATH, benchIngresses, benchSnapshot, writeHandConfig, writeUpstreamConf } from './setup.ts';
 
 const execFileP = promisify(execFile);
 const { values: args } = parseArgs({
@@ -27,8 +27,6 @@ const { values: args } = parseArgs({
 const DURATION = Number(args.duration);
 const ROUNDS = Number(args.rounds);
 const CONNS = Number(args.connections);
-const HOST = 'bench-17.example.com';
-const PATH = '/api/v1/items';
 
 async function wrkAt(port: number, seconds: number, host = HOST, path = PATH): Promise<WrkResult> {
   return wrk({ port, host, path, connections: CONNS, seconds });
@@ -66,66 +64,12 @@ let stopDataplane: (() => Promise<void>) | undefined;
 async function main(): Promise<void> {
   // Upstream: nginx with two workers on three ports, a fixed body (never the bottleneck).
   const upPorts = [await freePort(), await freePort(), await freePort()];
-  const upConf = join(work, 'upstream.conf');
-  writeFileSync(
-    upConf,
-    `daemon off; worker_processes 2; pid ${work}/up.pid; error_log ${work}/up.log warn;
-events { worker_connections 4096; }
-http { access_log off; keepalive_requests 1000000; client_body_temp_path ${work}; proxy_temp_path ${work};
-  fastcgi_temp_path ${work}; uwsgi_temp_path ${work}; scgi_temp_path ${work};
-  server { ${upPorts.map((p) => `listen 127.0.0.1:${p};`).join(' ')} location / { return 200 "hello from upstream\\n"; } } }
-`,
-  );
-  children.push(startProcess('nginx', ['-c', upConf]));
+  children.push(startProcess('nginx', ['-c', writeUpstreamConf(work, upPorts)]));
 
   // IronLB: 50 hosts × 4 paths, a rewrite, an allow-list, a wildcard; the benchmarked request is an ordinary
   // Prefix route in the middle of the maps.
-  const ingresses: IngressObject[] = [];
-  for (let i = 0; i < 50; i++) {
-    ingresses.push(
-      ingress(`site-${i}`, {
-        created: `2024-01-01T00:00:${String(i).padStart(2, '0')}Z`,
-        rules: [
-          {
-            host: `bench-${i}.example.com`,
-            paths: [
-              ['/', 'Prefix', 'web'],
-              ['/api', 'Prefix', 'api'],
-              ['/api/v1', 'Prefix', 'api'],
-              ['/healthz', 'Exact', 'web'],
-            ],
-          },
-        ],
-      }),
-    );
-  }
-  ingresses.push(
-    ingress('rw', {
-      annotations: {
-        'nginx.ingress.kubernetes.io/rewrite-target': '/$2',
-        'nginx.ingress.kubernetes.io/whitelist-source-range': '127.0.0.0/8',
-      },
-      rules: [{ host: 'rw.example.com', paths: [['/old(/|$)(.*)', 'ImplementationSpecific', 'api']] }],
-    }),
-    ingress('wild', { rules: [{ host: '*.wild.example.com', paths: [['/', 'Prefix', 'web']] }] }),
-  );
-  const eps = (ports: number[]) => ports.map((port) => ({ address: '127.0.0.1', port }));
-  const snapshot: IngressSnapshot = {
-    ingressClasses: [
-      {
-        metadata: { name: 'ironlb', annotations: { 'ingressclass.kubernetes.io/is-default-class': 'true' } },
-        spec: { controller: 'ironlb.io/ingress' },
-      },
-    ],
-    ingresses,
-    services: [service('default', 'web'), service('default', 'api'), service('default', 'extra')],
-    endpointSlices: [
-      ...endpointSlice('default', 'web', eps(upPorts)),
-      ...endpointSlice('default', 'api', eps(upPorts)),
-      ...endpointSlice('default', 'extra', eps(upPorts.slice(0, 1))),
-    ],
-    secrets: [],
-  };
+  const ingresses = benchIngresses();
+  const snapshot = benchSnapshot(ingresses, upPorts);
   const ours = await freePort();
   const dp = await startDataplane(emptyRouteTable(), {
     dir: join(work, 'ironlb'),
@@ -139,38 +83,7 @@ http { access_log off; keepalive_requests 1000000; client_body_temp_path ${work}
 
   // Hand-written: what a person would write for the same request, same headers, same upstreams.
   const hand = await freePort();
-  const handCfg = join(work, 'hand.cfg');
-  writeFileSync(
-    handCfg,
-    `global
-  nbthread 1
-  maxconn 4096
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 60s
-  timeout server 60s
-frontend fe
-  bind 127.0.0.1:${hand}
-  acl bench_host hdr(host),field(1,:) -i ${HOST}
-  acl api path_beg /api/v1/ /api/
-  acl api path /api/v1 /api
-  http-request set-header X-Request-ID %[uuid()] if !{ req.hdr(x-request-id) -m found }
-  http-request set-header X-Real-IP %[src]
-  http-request set-header X-Forwarded-For %[src]
-  http-request set-header X-Forwarded-Host %[req.hdr(host)]
-  http-request set-header X-Forwarded-Port %[dst_port]
-  http-request set-header X-Forwarded-Proto http
-  use_backend api if bench_host api
-  default_backend web
-backend api
-  balance roundrobin
-${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
-backend web
-  balance roundrobin
-${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
-`,
-  );
+  const handCfg = writeHandConfig(work, hand, upPorts);
   children.push(startProcess('haproxy', ['-W', '-f', handCfg]));
   for (const p of [...upPorts, ours, hand]) await waitPort(p);
 
@@ -205,15 +118,13 @@ ${upPorts.map((p, i) => `  server s${i} 127.0.0.1:${p}`).join('\n')}
         rules: [{ host: `extra${i}.example.com`, paths: [['/', 'Prefix', 'extra']] }],
       });
       const editing = i % 5 === 4 && (i / 5) % 2 < 1;
-      const res = await rec.reconcile({
-        ...snapshot,
-        ingresses: editing ? [...ingresses, extra] : ingresses,
-        endpointSlices: [
-          ...endpointSlice('default', 'web', eps(upPorts)),
-          ...endpointSlice('default', 'api', eps(subset.map((k) => upPorts[k] ?? 0))),
-          ...endpointSlice('default', 'extra', eps(upPorts.slice(0, 1))),
-        ],
-      });
+      const res = await rec.reconcile(
+        benchSnapshot(
+          editing ? [...ingresses, extra] : ingresses,
+          upPorts,
+          subset.map((k) => upPorts[k] ?? 0),
+        ),
+      );
       modes.set(res.applied.mode, (modes.get(res.applied.mode) ?? 0) + 1);
       if (res.applied.mode === 'runtime') (i % 5 === 4 ? editMs : epMs).push(res.applied.ms);
       await sleep(100);
