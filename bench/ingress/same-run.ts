@@ -1,9 +1,9 @@
 // Ingress data plane, this checkout vs another one (e.g. `git worktree add /tmp/before <commit>`), in the same
 // run: each checkout's own reconciler renders and starts HAProxy for the same 52 Ingresses the ingress bench
 // uses (bench.ts), beside a hand-written configuration, and wrk loads the three in turn, round after round, so
-// machine noise hits all of them alike. Prints req/s per round and the median ratios. A regression between two
-// commits shows as a ratio of ratios away from 1 across rounds; a single bench.ts run cannot tell it from noise
-// on shared cores. Loopback only, bounded by --rounds. The other checkout needs node_modules (a symlink to
+// machine noise hits all of them alike. Prints req/s and HAProxy's CPU time per request (master and workers,
+// from /proc) per round, and the median ratios. On shared cores req/s swings with other work (an A/A run, both
+// sides this checkout, shows how far); CPU per request barely does, so that is the figure to compare commits by. Loopback only, bounded by --rounds. The other checkout needs node_modules (a symlink to
 // this one's will do).
 //   node bench/ingress/same-run.ts --other DIR [--rounds 8] [--duration 3] [--connections 50]
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import { pathToFileURL } from 'node:url';
 import type { IngressSnapshot } from '../../ingress/reconcile.ts';
 import { freePort, request } from '../../test/support/ingress-testkit.ts';
-import { median, wrk } from '../support/wrk.ts';
+import { cpuSeconds, median, wrk } from '../support/wrk.ts';
 import { HOST, PATH, benchIngresses, benchSnapshot, writeHandConfig, writeUpstreamConf } from './setup.ts';
 
 const { values: f } = parseArgs({
@@ -45,7 +45,7 @@ const HERE = resolve(import.meta.dirname, '../..');
 const log = (m: string) => console.error(`[same-run] ${m}`);
 
 interface Checkout {
-  startDataplane: (table: unknown, o: object) => Promise<{ stop(): Promise<void> }>;
+  startDataplane: (table: unknown, o: object) => Promise<{ stop(): Promise<void>; pid: number | undefined }>;
   createReconciler: (o: object) => { reconcile(s: IngressSnapshot): Promise<{ issues: unknown[] }> };
   emptyRouteTable: () => unknown;
 }
@@ -70,6 +70,7 @@ async function main(): Promise<void> {
   const snapshot = benchSnapshot(benchIngresses(), up);
 
   const ports: Record<string, number> = {};
+  const pids: Record<string, number> = {};
   for (const [name, dir] of [
     ['this', HERE],
     ['other', OTHER],
@@ -85,9 +86,12 @@ async function main(): Promise<void> {
     const res = await c.createReconciler({ dataplane: dp }).reconcile(snapshot);
     if (res.issues.length > 0) throw new Error(`${name}: ${JSON.stringify(res.issues)}`);
     ports[name] = port;
+    pids[name] = dp.pid ?? 0;
   }
   ports.hand = await freePort();
-  children.push(spawn('haproxy', ['-W', '-f', writeHandConfig(work, ports.hand, up)], { stdio: 'ignore' }));
+  const handProc = spawn('haproxy', ['-W', '-f', writeHandConfig(work, ports.hand, up)], { stdio: 'ignore' });
+  children.push(handProc);
+  pids.hand = handProc.pid ?? 0;
   for (const p of Object.values(ports))
     for (let i = 0; ; i++) {
       const ok = await request({ port: p, host: HOST, path: PATH, timeoutMs: 1000 }).then(
@@ -104,11 +108,14 @@ async function main(): Promise<void> {
   );
   console.log('# 2 shared cores: each round loads the three one after the other, the order rotating');
   const rps: Record<string, number[]> = { this: [], other: [], hand: [] };
+  // HAProxy's CPU time (master and workers) per request: what the machine's load barely moves
+  const cpu: Record<string, number[]> = { this: [], other: [], hand: [] };
   const order = ['this', 'other', 'hand'];
   for (let r = 0; r < ROUNDS; r++) {
     const turn = [...order.slice(r % 3), ...order.slice(0, r % 3)];
     const row: Record<string, number> = {};
     for (const name of turn) {
+      const c0 = cpuSeconds(pids[name] ?? 0);
       const res = await wrk({
         port: ports[name] ?? 0,
         host: HOST,
@@ -118,18 +125,22 @@ async function main(): Promise<void> {
       });
       row[name] = res.rps;
       rps[name]?.push(res.rps);
+      cpu[name]?.push(((cpuSeconds(pids[name] ?? 0) - c0) / Math.max(1, res.requests)) * 1e6);
     }
     const t = row.this ?? NaN;
     const o = row.other ?? NaN;
     const h = row.hand ?? NaN;
     console.log(
-      `round ${r + 1}: this ${t.toFixed(0).padStart(6)} | other ${o.toFixed(0).padStart(6)} | hand-written ${h.toFixed(0).padStart(6)} req/s | this/hand ${(t / h).toFixed(2)} other/hand ${(o / h).toFixed(2)} this/other ${(t / o).toFixed(2)}`,
+      `round ${r + 1}: CPU µs/request this ${cpu.this?.at(-1)?.toFixed(1)} other ${cpu.other?.at(-1)?.toFixed(1)} hand ${cpu.hand?.at(-1)?.toFixed(1)} | this ${t.toFixed(0).padStart(6)} | other ${o.toFixed(0).padStart(6)} | hand-written ${h.toFixed(0).padStart(6)} req/s | this/hand ${(t / h).toFixed(2)} other/hand ${(o / h).toFixed(2)} this/other ${(t / o).toFixed(2)}`,
     );
   }
-  const ratio = (a: string, b: string) =>
-    median((rps[a] ?? []).map((x, i) => x / (rps[b]?.[i] ?? NaN))).toFixed(2);
+  const ratio = (m: Record<string, number[]>, a: string, b: string) =>
+    median((m[a] ?? []).map((x, i) => x / (m[b]?.[i] ?? NaN))).toFixed(2);
   console.log(
-    `median over ${ROUNDS} rounds: this/hand ${ratio('this', 'hand')}, other/hand ${ratio('other', 'hand')}, this/other ${ratio('this', 'other')}`,
+    `median over ${ROUNDS} rounds: req/s this/hand ${ratio(rps, 'this', 'hand')}, other/hand ${ratio(rps, 'other', 'hand')}, this/other ${ratio(rps, 'this', 'other')}`,
+  );
+  console.log(
+    `median CPU µs/request: this ${median(cpu.this ?? []).toFixed(1)}, other ${median(cpu.other ?? []).toFixed(1)}, hand-written ${median(cpu.hand ?? []).toFixed(1)}; this/other ${ratio(cpu, 'this', 'other')}, this/hand ${ratio(cpu, 'this', 'hand')}`,
   );
   log('done');
 }

@@ -1,6 +1,7 @@
 // wrk, the HTTP load generator the proxy benchmarks share (bench/ingress, bench/gateway.bench.ts): one run's
 // requests, req/s, p99 and errors (socket errors plus non-2xx/3xx answers), read from wrk's report.
 import { execFile } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 
 const execFileP = promisify(execFile);
@@ -56,4 +57,32 @@ export function median(xs: readonly number[]): number {
   return s.length === 0
     ? NaN
     : ((s[Math.floor((s.length - 1) / 2)] ?? 0) + (s[Math.ceil((s.length - 1) / 2)] ?? 0)) / 2;
+}
+
+/**
+ * cpuSeconds is the CPU time (user + system) a process and its children have used so far, from /proc: e.g. an
+ * HAProxy master and its workers. CPU time per request is the figure machine load barely moves (wall-clock
+ * req/s on shared cores does).
+ */
+export function cpuSeconds(pid: number): number {
+  const one = (p: number): number => {
+    try {
+      const stat = readFileSync(`/proc/${p}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      // after "pid (comm) ": utime and stime are fields 14 and 15, i.e. 11 and 12 here (USER_HZ = 100)
+      return (Number(fields[11]) + Number(fields[12])) / 100;
+    } catch {
+      return 0; // gone
+    }
+  };
+  const children = (p: number): number[] => {
+    try {
+      return readdirSync(`/proc/${p}/task`).flatMap((t) =>
+        readFileSync(`/proc/${p}/task/${t}/children`, 'utf8').split(' ').filter(Boolean).map(Number),
+      );
+    } catch {
+      return [];
+    }
+  };
+  return one(pid) + children(pid).reduce((sum, c) => sum + one(c), 0);
 }
