@@ -2,37 +2,22 @@
 // BFDProfile, reported where users look (Valid condition, Event, `ironlb why`), by a controller that runs with
 // exactly the RBAC of deploy/rbac/controller.yaml: it reads Secrets of its own namespace and no other.
 import * as k8s from '@kubernetes/client-node';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { parseAllDocuments } from 'yaml';
-import { clientCert, kubeconfig as renderKubeconfig, type Pki } from '../harness/certs.ts';
 import { waitFor } from '../harness/exec.ts';
-import { isNotFound } from '../harness/kube.ts';
-import { repoRoot } from '../harness/paths.ts';
-import { startController } from './support/controller.ts';
-import { ironlbWhy, TestEnv } from './support/objects.ts';
-import { endWorlds, trackEnv, worldClients } from './support/world.ts';
+import { ironlbWhy } from './support/objects.ts';
+import { controllerUser, deployedWorld, removeDeployRbac } from './support/rbac.ts';
+import { endWorlds, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
 const pkiDir = inject('pkiDir');
 const apiServer = inject('apiServer');
 const c = worldClients(kubeconfig);
-const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
 const authz = c.kc.makeApiClient(k8s.AuthorizationV1Api);
-const clusterScoped: Array<{ kind: string; name: string }> = [];
 
 afterAll(async () => {
   await endWorlds();
-  for (const o of clusterScoped.splice(0)) {
-    try {
-      if (o.kind === 'ClusterRole') await rbac.deleteClusterRole({ name: o.name });
-      else await rbac.deleteClusterRoleBinding({ name: o.name });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
-  }
+  await removeDeployRbac();
 });
 
 interface Condition {
@@ -42,53 +27,15 @@ interface Condition {
   message: string;
 }
 
-type Doc = {
-  kind: string;
-  metadata: { name: string; namespace?: string };
-  roleRef?: { name: string };
-  subjects?: Array<{ namespace?: string }>;
-};
-
-/**
- * applyDeployRbac creates the controller's RBAC from deploy/ in namespace `ns` (cluster-scoped names made
- * unique to it) and returns a kubeconfig whose user is the controller's ServiceAccount in `ns`.
- */
-async function applyDeployRbac(ns: string): Promise<string> {
-  const docs = parseAllDocuments(readFileSync(join(repoRoot, 'deploy/rbac/controller.yaml'), 'utf8')).map(
-    (d) => d.toJS() as Doc,
-  );
-  const unique = (name: string) => `${name}:${ns}`;
-  for (const d of docs) {
-    if (d.kind === 'ServiceAccount') continue;
-    for (const s of d.subjects ?? []) s.namespace = ns;
-    if (d.kind === 'ClusterRole' || d.kind === 'ClusterRoleBinding') {
-      d.metadata.name = unique(d.metadata.name);
-      if (d.roleRef) d.roleRef.name = unique(d.roleRef.name);
-      clusterScoped.push({ kind: d.kind, name: d.metadata.name });
-    } else d.metadata.namespace = ns;
-    if (d.kind === 'ClusterRole') await rbac.createClusterRole({ body: d as k8s.V1ClusterRole });
-    else if (d.kind === 'ClusterRoleBinding')
-      await rbac.createClusterRoleBinding({ body: d as k8s.V1ClusterRoleBinding });
-    else if (d.kind === 'Role') await rbac.createNamespacedRole({ namespace: ns, body: d as k8s.V1Role });
-    else if (d.kind === 'RoleBinding')
-      await rbac.createNamespacedRoleBinding({ namespace: ns, body: d as k8s.V1RoleBinding });
-    else throw new Error(`unexpected ${d.kind} in deploy/rbac/controller.yaml`);
-  }
-  // RBAC matches a ServiceAccount subject by user name: a client certificate with that CN is the account
-  const dir = mkdtempSync(join(tmpdir(), 'ironlb-sa-'));
-  const pki = { dir, caCert: join(pkiDir, 'ca.crt'), caKey: join(pkiDir, 'ca.key') } as Pki;
-  const cert = clientCert(pki, 'controller', `system:serviceaccount:${ns}:ironlb-controller`);
-  const file = join(dir, 'kubeconfig');
-  writeFileSync(file, renderKubeconfig(apiServer, pki, cert));
-  return file;
-}
-
 describe('controller: BGPPeer references', () => {
   it('reports a missing, mistyped or keyless password Secret and a missing BFDProfile, reading only its own namespace', async () => {
-    const env = trackEnv(await new TestEnv(c, 'peersecret').create());
-    await env.pool('lab', { addresses: ['192.0.2.112/28'] });
-    const saKubeconfig = await applyDeployRbac(env.configNs);
-    const user = `system:serviceaccount:${env.configNs}:ironlb-controller`;
+    const { env, ctl } = await deployedWorld(
+      c,
+      'peersecret',
+      { lab: { addresses: ['192.0.2.112/28'] } },
+      { pkiDir, apiServer },
+    );
+    const user = controllerUser(env.configNs);
     const mayList = async (namespace: string) =>
       (
         await authz.createSubjectAccessReview({
@@ -98,13 +45,6 @@ describe('controller: BGPPeer references', () => {
     expect(await mayList(env.configNs)).toBe(true);
     expect(await mayList(env.ns)).toBe(false);
 
-    const ctl = await startController({
-      kubeconfig: saKubeconfig,
-      namespace: env.configNs,
-      lbClass: env.lbClass,
-      waitLeader: true,
-    });
-    env.log = ctl.log;
     const group = { group: 'metallb.io', namespace: env.configNs };
     const peers = { ...group, version: 'v1beta2', plural: 'bgppeers' };
     const peer = (name: string, spec: Record<string, unknown>) =>
