@@ -49,6 +49,7 @@ export const SUPPORTED_FEATURES = [
   'GatewayAddressEmpty',
   'GatewayHTTPListenerIsolation',
   'GatewayPort8080',
+  'GatewayStaticAddresses',
   'HTTPRoute',
   'HTTPRoute303RedirectStatusCode',
   'HTTPRoute307RedirectStatusCode',
@@ -67,6 +68,7 @@ export const SUPPORTED_FEATURES = [
   'HTTPRouteResponseHeaderModification',
   'HTTPRouteSchemeRedirect',
   'ReferenceGrant',
+  'TLSRoute',
 ] as const;
 
 /** ROUTE_KINDS: the route kinds a listener of each protocol we serve accepts (all of them when it names none). */

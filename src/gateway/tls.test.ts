@@ -38,6 +38,29 @@ const passthrough = (name: string, extra: Partial<ListenerObject> = {}): Listene
   ...extra,
 });
 
+/** weightedRoute is TLSRoute "r" on Gateway "g": abc.example.com and *.com to tls-a (weight 3) and `second`. */
+const weightedRoute = (second: string): TLSRouteObject =>
+  tlsRoute('r', {
+    parentRefs: [{ name: 'g' }],
+    hostnames: ['abc.example.com', '*.com'],
+    rules: [
+      {
+        backendRefs: [
+          { name: 'tls-a', port: 443, weight: 3 },
+          { name: second, port: 443 },
+        ],
+      },
+    ],
+  });
+
+const https = (name: string, hostname: string, port: number): ListenerObject => ({
+  name,
+  port,
+  protocol: 'HTTPS',
+  hostname,
+  tls: { certificateRefs: [{ name: 'cert' }] },
+});
+
 function input(o: Partial<GatewayInput>): GatewayInput {
   const services = [
     { metadata: { namespace: 'infra', name: 'tls-a' }, spec: { ports: [{ port: 443 }] } },
@@ -83,20 +106,7 @@ describe('TLS passthrough listeners', () => {
     const b = buildGateways(
       input({
         gateways: [gw('g', [passthrough('tls', { hostname: '*.example.com' })])],
-        tlsRoutes: [
-          tlsRoute('r', {
-            parentRefs: [{ name: 'g' }],
-            hostnames: ['abc.example.com', '*.com'],
-            rules: [
-              {
-                backendRefs: [
-                  { name: 'tls-a', port: 443, weight: 3 },
-                  { name: 'tls-b', port: 443 },
-                ],
-              },
-            ],
-          }),
-        ],
+        tlsRoutes: [weightedRoute('tls-b')],
       }),
       OPTIONS,
     );
@@ -162,21 +172,9 @@ describe('TLS passthrough listeners', () => {
         gateways: [
           gw('g', [
             passthrough('tls', { hostname: 'pass.example.com' }),
-            {
-              name: 'https',
-              port: 443,
-              protocol: 'HTTPS',
-              hostname: 'web.example.com',
-              tls: { certificateRefs: [{ name: 'cert' }] },
-            },
+            https('https', 'web.example.com', 443),
             passthrough('same-host', { port: 8443, hostname: 'x.example.com' }),
-            {
-              name: 'same-host-https',
-              port: 8443,
-              protocol: 'HTTPS',
-              hostname: 'x.example.com',
-              tls: { certificateRefs: [{ name: 'cert' }] },
-            },
+            https('same-host-https', 'x.example.com', 8443),
           ]),
         ],
       }),
@@ -320,31 +318,9 @@ describe('TLS passthrough data plane', () => {
   const build = buildGateways(
     input({
       gateways: [
-        gw('g', [
-          passthrough('tls', { hostname: '*.example.com' }),
-          {
-            name: 'https',
-            port: 443,
-            protocol: 'HTTPS',
-            hostname: 'web.example.com',
-            tls: { certificateRefs: [{ name: 'cert' }] },
-          },
-        ]),
+        gw('g', [passthrough('tls', { hostname: '*.example.com' }), https('https', 'web.example.com', 443)]),
       ],
-      tlsRoutes: [
-        tlsRoute('r', {
-          parentRefs: [{ name: 'g' }],
-          hostnames: ['abc.example.com', '*.com'],
-          rules: [
-            {
-              backendRefs: [
-                { name: 'tls-a', port: 443, weight: 3 },
-                { name: 'nope', port: 443 },
-              ],
-            },
-          ],
-        }),
-      ],
+      tlsRoutes: [weightedRoute('nope')],
     }),
     OPTIONS,
   );
