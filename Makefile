@@ -47,6 +47,6 @@ format: ## prettier --write
 bench: setup ## benchmarks (print figures; never pass/fail on time)
 	@scripts/bench.sh
 
-conformance: ## Gateway API conformance suite (GATEWAY-HTTP, GATEWAY-GRPC + claimed features) against the running lab; report in .lab/
+conformance: ## Gateway API conformance suite (GATEWAY-HTTP, GATEWAY-GRPC, GATEWAY-TLS + claimed features) against the running lab; report in .lab/
 	@scripts/setup.sh --no-k8s >/dev/null
 	@scripts/conformance.sh

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # conformance.sh — runs the upstream Gateway API conformance suite (sigs.k8s.io/gateway-api/conformance at the
 # release vendored in deploy/gateway-api, built with `go test -c` through the Go module proxy) against a cluster
-# running IronLB's gateway controller: profiles GATEWAY-HTTP and GATEWAY-GRPC plus every extended feature IronLB
+# running IronLB's gateway controller: profiles GATEWAY-HTTP, GATEWAY-GRPC and GATEWAY-TLS plus every extended feature IronLB
 # claims (the SUPPORTED_FEATURES list in src/gateway/build.ts, the same one its GatewayClass status shows). Writes the
 # suite's report YAML and log into .lab/ and prints the counts. Takes the lab lock while it runs.
 set -euo pipefail
@@ -11,7 +11,7 @@ usage() {
 Usage: scripts/conformance.sh [--build-only] [--no-images] [--help] [-- extra suite flags]
   --build-only   only build (or reuse) the suite binary and its manifests
   --no-images    do not build/load the echo-basic backend image into the lab's nodes
-Environment: KUBECONFIG (default .lab/kubeconfig), GATEWAY_CLASS (ironlb), CONFORMANCE_PROFILES (GATEWAY-HTTP,GATEWAY-GRPC),
+Environment: KUBECONFIG (default .lab/kubeconfig), GATEWAY_CLASS (ironlb), CONFORMANCE_PROFILES (GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS),
   CONFORMANCE_REPORT (.lab/gateway-conformance-<version>.yaml), CONFORMANCE_TIMEOUT (60m), IRONLB_CACHE,
   IRONLB_LAB_LOCKED=1 when the caller already holds /tmp/ironlb-lab.lock, CONFORMANCE_NETNS (the network
   namespace the suite runs in; against the lab: its LAN client, ironlb-client, with .lab/lab.kubeconfig),
@@ -150,11 +150,11 @@ if [ -z "${CONFORMANCE_NETNS+x}" ] && [ "$KUBECONFIG" = "$ROOT/.lab/kubeconfig" 
   KUBECONFIG="$ROOT/.lab/lab.kubeconfig"
 fi
 [ -n "${CONFORMANCE_NETNS:-}" ] && RUN=(ip netns exec "$CONFORMANCE_NETNS")
-echo "conformance: $VERSION, class $CLASS, profiles ${CONFORMANCE_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC}, features $FEATURES${CONFORMANCE_NETNS:+, from netns $CONFORMANCE_NETNS}"
+echo "conformance: $VERSION, class $CLASS, profiles ${CONFORMANCE_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS}, features $FEATURES${CONFORMANCE_NETNS:+, from netns $CONFORMANCE_NETNS}"
 set +e
 IRONLB_MANIFESTS="$MANIFESTS" "${RUN[@]}" "$BIN" -test.v -test.run '^TestConformance$' -test.timeout "${CONFORMANCE_TIMEOUT:-60m}" \
   -gateway-class "$CLASS" \
-  -conformance-profiles "${CONFORMANCE_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC}" \
+  -conformance-profiles "${CONFORMANCE_PROFILES:-GATEWAY-HTTP,GATEWAY-GRPC,GATEWAY-TLS}" \
   -supported-features "$FEATURES" \
   -usable-address "${CONFORMANCE_USABLE_ADDRESS:-198.51.100.77}" \
   -unusable-address "${CONFORMANCE_UNUSABLE_ADDRESS:-203.0.113.10}" \
