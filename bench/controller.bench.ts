@@ -11,16 +11,21 @@
 // etcd's data lives under --data-dir (default /dev/shm, so the shared disk's fsync latency does not decide the
 // figures; pass --data-dir /tmp to include it).
 //   node bench/controller.bench.ts [--services 1000,10000] [--concurrency 32] [--workers 4] [--data-dir DIR]
-//                                  [--deadline S]
+//                                  [--deadline S] [--variants dist/controller.js,controller/main.ts]
+// --variants: the controller programs to compare, each measured on its own fresh control plane after the same
+// baseline: an entry point (dist/controller.js is the image's bundle, rebuilt first with `npx rolldown -c`;
+// controller/main.ts the sources), optionally followed by environment settings: `dist/controller.js+MALLOC_ARENA_MAX=2`.
 // The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
-// users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=192".
+// users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384".
 import * as k8s from '@kubernetes/client-node';
+import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../test/harness/controlplane.ts';
+import { repoRoot } from '../test/harness/paths.ts';
 import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
@@ -37,7 +42,24 @@ const { values: flags } = parseArgs({
     'data-dir': { type: 'string', default: existsSync('/dev/shm') ? '/dev/shm' : tmpdir() },
     /** give up waiting for addresses after this many seconds: the row says how many were still pending, and why */
     deadline: { type: 'string', default: '600' },
+    variants: { type: 'string', default: 'dist/controller.js' },
   },
+});
+/** Variant is one controller program to measure: its entry point and extra environment. */
+interface Variant {
+  label: string;
+  entry: string;
+  env: Record<string, string>;
+}
+const variants: Variant[] = (flags.variants as string).split(',').map((label) => {
+  const [entry = '', ...settings] = label.trim().split('+');
+  return {
+    label: label.trim(),
+    entry,
+    env: Object.fromEntries(
+      settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
+    ),
+  };
 });
 const sizes = (flags.services as string).split(',').map((s) => Number(s.trim()));
 const concurrency = Number(flags.concurrency);
@@ -198,6 +220,7 @@ async function freshControlPlane(label: string): Promise<ControlPlane> {
 
 interface Row {
   n: number;
+  variant: string;
   baselineCreate: number;
   baselineApiCpu: number;
   create: number;
@@ -219,33 +242,45 @@ interface Row {
 
 let current: ControlPlane | undefined;
 
-async function measure(n: number): Promise<Row> {
+async function measure(n: number): Promise<Row[]> {
   // 1. baseline: the same creations with nobody serving them
   current = await freshControlPlane(`base-${n}`);
-  let c = benchClients(current.kubeconfig);
-  let api0 = cpuSeconds(current.state.pids.apiserver);
+  const c = benchClients(current.kubeconfig);
+  const api0 = cpuSeconds(current.state.pids.apiserver);
   log(`${n}: creating ${n} Services with no controller (baseline)`);
   const baselineCreate = await createAll(c, n, 'example.com/nobody');
   const baselineApiCpu = cpuSeconds(current.state.pids.apiserver) - api0;
   await current.stop();
   current = undefined;
+  const rows: Row[] = [];
+  for (const v of variants) rows.push(await measureVariant(n, v, baselineCreate, baselineApiCpu));
+  return rows;
+}
 
+async function measureVariant(
+  n: number,
+  variant: Variant,
+  baselineCreate: number,
+  baselineApiCpu: number,
+): Promise<Row> {
   // 2. the same with the controller serving a /16
   current = await freshControlPlane(`ctl-${n}`);
-  c = benchClients(current.kubeconfig);
+  const c = benchClients(current.kubeconfig);
   await createPool(c, CONFIG_NS, 'bench', ['10.200.0.0/16']);
   const ctl: ControllerProcess = await startController({
     kubeconfig: current.kubeconfig,
     namespace: CONFIG_NS,
     waitLeader: true,
+    entry: variant.entry,
+    env: variant.env,
     extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
   });
   const ctlCpuIdle = cpuSeconds(ctl.pid);
   const ctlRssIdle = peakRssMiB(ctl.pid);
   const watch = watchAssigned(c, n);
-  api0 = cpuSeconds(current.state.pids.apiserver);
+  const api0 = cpuSeconds(current.state.pids.apiserver);
   const ctl0 = cpuSeconds(ctl.pid);
-  log(`${n}: creating ${n} Services with the controller running`);
+  log(`${n}: creating ${n} Services with the controller running (${variant.label})`);
   const t0 = performance.now();
   const create = await createAll(c, n);
   const deadlineS = Number(flags.deadline);
@@ -283,6 +318,7 @@ async function measure(n: number): Promise<Row> {
   current = undefined;
   return {
     n,
+    variant: variant.label,
     baselineCreate,
     baselineApiCpu,
     create,
@@ -304,6 +340,7 @@ async function measure(n: number): Promise<Row> {
 function table(rows: Row[]): string {
   const head = [
     'services',
+    'controller',
     'create only s',
     'create (w/ ctl) s',
     'all assigned s',
@@ -321,6 +358,7 @@ function table(rows: Row[]): string {
   const f1 = (x: number) => x.toFixed(1);
   const body = rows.map((r) => [
     r.n.toLocaleString('en-US'),
+    r.variant,
     f1(r.baselineCreate),
     f1(r.create),
     r.pending ? `${r.pending} pending` : f1(r.allAssigned),
@@ -336,7 +374,8 @@ function table(rows: Row[]): string {
     `${f1(r.baselineApiCpu)} / ${f1(r.apiCpu)}`,
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
-  const line = (cells: string[]) => cells.map((x, i) => x.padStart(widths[i] ?? 0)).join('  ');
+  const line = (cells: string[]) =>
+    cells.map((x, i) => (i === 1 ? x.padEnd(widths[i] ?? 0) : x.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
 }
 
@@ -352,11 +391,16 @@ process.on('SIGINT', () => {
 });
 
 try {
+  if (variants.some((v) => v.entry.startsWith('dist/'))) {
+    log('bundling the programs (npx rolldown -c)');
+    const r = spawnSync('npx', ['rolldown', '-c'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
+    if (r.status !== 0) throw new Error(`npx rolldown -c failed (exit ${r.status ?? r.signal})`);
+  }
   const rows: Row[] = [];
-  for (const n of sizes) rows.push(await measure(n));
+  for (const n of sizes) rows.push(...(await measure(n)));
   console.log(
     `controller benchmark: ${concurrency} creations in flight, controller --workers ${flags.workers}, ` +
-      `${rows.length} sizes, each phase on a fresh control plane (2 per size), etcd data in ${flags['data-dir']}, ` +
+      `${sizes.length} sizes, ${variants.length} variants, each phase on a fresh control plane (1 + variants per size), etcd data in ${flags['data-dir']}, ` +
       `controller NODE_OPTIONS: ${process.env.NODE_OPTIONS || 'none'}`,
   );
   console.log(table(rows));

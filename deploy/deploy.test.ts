@@ -620,7 +620,7 @@ describe('workloads and RBAC', () => {
       containers(w.spec).map((c) => (c.command as string[]).join(' ')),
     );
     expect(commands).toEqual(
-      expect.arrayContaining(['node controller/main.ts', 'node speaker/main.ts', 'node ingress/main.ts']),
+      expect.arrayContaining(['node dist/controller.js', 'node dist/speaker.js', 'node dist/ingress.js']),
     );
     const images = new Set(workloads().flatMap((w) => containers(w.spec).map((c) => c.image)));
     expect([...images]).toEqual(['ironlb:latest']);

@@ -71,8 +71,11 @@ crun() { # crun NAME IMAGE ARGS... — run to completion, output indented
 }
 IRONLB=$(ref localhost/ironlb:); ECHO=$(ref localhost/ironlb-echo:)
 for prog in controller speaker ingress; do
-  crun "$prog" "$IRONLB" node "$prog/main.ts" --help | head -3 | sed "s/^/  $prog --help: /"
+  crun "$prog" "$IRONLB" node "dist/$prog.js" --help | head -3 | sed "s/^/  $prog --help: /"
 done
+# the bundled speaker loads the addon from beside itself (deploy/Dockerfile)
+crun addon-bundled "$IRONLB" node --input-type=module -e \
+  "import { createRequire } from 'node:module'; console.log('bundled addon loaded:', Object.keys(createRequire('/app/dist/speaker.js')('/app/dist/build/Release/ironlb_packet.node')).join(' '))" | sed 's/^/  /'
 crun addon "$IRONLB" node --input-type=module -e \
   "const m = await import('/app/speaker/native/index.ts'); console.log('addon loaded:', m.ADDON_PATH, Object.getOwnPropertyNames(m.loadNative()).join(' '))" | sed 's/^/  /'
 crun tools "$IRONLB" sh -c 'gobgpd --version; /usr/lib/frr/bfdd --version | head -1; haproxy -v | head -1; ls /usr/share/gocode/src/github.com/osrg/gobgp/api/*.proto | wc -l | sed "s/$/ gobgp protos/"; id' | sed 's/^/  /'

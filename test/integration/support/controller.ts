@@ -36,6 +36,10 @@ export interface ControllerOptions {
   /** waitLeader waits until ironlb_controller_is_leader is 1; default false. */
   waitLeader?: boolean;
   extraArgs?: string[];
+  /** entry: the program to run, relative to the repository (controller/main.ts; dist/controller.js is the bundle). */
+  entry?: string;
+  /** env: extra environment variables (e.g. MALLOC_ARENA_MAX). */
+  env?: Record<string, string>;
 }
 
 /** ControllerProcess is one running ironlb-controller. */
@@ -86,7 +90,7 @@ export async function startController(o: ControllerOptions): Promise<ControllerP
   const identity = o.identity ?? `ctl-${o.namespace}-${metricsPort}`;
   const log = join(logDir, `${identity}.log`);
   const args = [
-    join(repoRoot, 'controller/main.ts'),
+    join(repoRoot, o.entry ?? 'controller/main.ts'),
     '--kubeconfig',
     o.kubeconfig,
     '--namespace',
@@ -123,7 +127,10 @@ export async function startController(o: ControllerOptions): Promise<ControllerP
   }
   args.push(...(o.extraArgs ?? []));
   // no inherited IRONLB_* settings: the flags above are the whole configuration
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IRONLB_')));
+  const env = {
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('IRONLB_'))),
+    ...o.env,
+  };
   const child = start([nodeBin, ...args], { log, env, cwd: repoRoot });
   const pid = child.pid ?? -1;
   const exited = new Promise<number | string>((resolve) => {
