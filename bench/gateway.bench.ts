@@ -32,7 +32,7 @@ import { run, start, stopPid, waitFor } from '../test/harness/exec.ts';
 import { clients, ensureNamespace, mergePatch, type Clients } from '../test/harness/kube.ts';
 import { repoRoot } from '../test/harness/paths.ts';
 import { writeNginxConf } from './support/nginx.ts';
-import { median, wrk, type WrkResult } from './support/wrk.ts';
+import { cpuSeconds, median, wrk, type WrkResult } from './support/wrk.ts';
 
 const USAGE = `Usage: node bench/gateway.bench.ts [options]   (root: it creates a network namespace)
   --changes N           route changes measured, alternating new route / backend switch (100)
@@ -565,7 +565,7 @@ async function propagation(c: Clients, kubeconfig: string): Promise<void> {
 }
 
 /** throughput: wrk through the Gateway, the hand-written HAProxy and the upstream directly, per round. */
-async function throughput(): Promise<void> {
+async function throughput(handPid: number): Promise<void> {
   const target = (port: number, host = HOST) => ({
     port,
     host,
@@ -573,31 +573,40 @@ async function throughput(): Promise<void> {
     connections: CONNS,
     seconds: DURATION,
   });
+  // the ingress program's HAProxy master (its pidfile); with its workers, what the Gateway's requests cost
+  const gwPid = Number(readFileSync(join(work, 'ingress', 'haproxy.pid'), 'utf8').trim());
+  /** load loads one proxy and returns wrk's figures and the proxy's CPU µs per request. */
+  const load = async (port: number, pid: number): Promise<{ w: WrkResult; cpu: number }> => {
+    const c0 = cpuSeconds(pid);
+    const w = await wrk(target(port));
+    return { w, cpu: ((cpuSeconds(pid) - c0) / Math.max(1, w.requests)) * 1e6 };
+  };
   console.log(
     `\n2. Throughput: wrk -t1 -c${CONNS} -d${DURATION}s, Host: ${HOST} ${PATH} (${ROUTES} HTTPRoutes × 4 rules), HAProxy 1 thread each, upstream nginx (2 workers)`,
   );
-  console.log('   2 shared cores: figures are noisy; each round runs the three back to back');
-  const ratios: number[] = [];
-  const rows: { gw: WrkResult; hand: WrkResult }[] = [];
+  console.log(
+    '   2 shared cores: req/s swings with other work; HAProxy CPU time per request (master and workers, /proc) barely does',
+  );
+  const rows: { gw: WrkResult; hand: WrkResult; gwCpu: number; handCpu: number }[] = [];
   for (let r = 1; r <= ROUNDS && performance.now() < deadline; r++) {
-    const gw = await wrk(target(PORTS.gateway));
-    const hand = await wrk(target(PORTS.hand));
+    const gw = await load(PORTS.gateway, gwPid);
+    const hand = await load(PORTS.hand, handPid);
     const direct = await wrk({ ...target(UPSTREAM.web[0] ?? 0), address: ADDR, host: ADDR });
-    ratios.push(gw.rps / hand.rps);
-    rows.push({ gw, hand });
+    rows.push({ gw: gw.w, hand: hand.w, gwCpu: gw.cpu, handCpu: hand.cpu });
     const errs = (w: WrkResult) => (w.errors > 0 ? ` (${w.errors} errors)` : '');
     console.log(
-      `   round ${r}: Gateway ${gw.rps.toFixed(0).padStart(7)} req/s p99 ${gw.p99.padStart(8)}${errs(gw)} | hand-written ${hand.rps
-        .toFixed(0)
-        .padStart(
-          7,
-        )} req/s p99 ${hand.p99.padStart(8)}${errs(hand)} | ratio ${(gw.rps / hand.rps).toFixed(2)} | upstream direct ${direct.rps.toFixed(0)} req/s`,
+      `   round ${r}: Gateway ${gw.w.rps.toFixed(0).padStart(6)} req/s p99 ${gw.w.p99}${errs(gw.w)} ${gw.cpu.toFixed(1)} µs CPU/req | ` +
+        `hand-written ${hand.w.rps.toFixed(0).padStart(6)} req/s p99 ${hand.w.p99}${errs(hand.w)} ${hand.cpu.toFixed(1)} µs CPU/req | ` +
+        `ratio ${(gw.w.rps / hand.w.rps).toFixed(2)} | upstream direct ${direct.rps.toFixed(0)} req/s`,
     );
   }
-  if (ratios.length > 0)
+  if (rows.length > 0) {
+    const m = (f: (x: (typeof rows)[number]) => number) => median(rows.map(f));
     console.log(
-      `   median: Gateway ${median(rows.map((x) => x.gw.rps)).toFixed(0)} req/s, hand-written ${median(rows.map((x) => x.hand.rps)).toFixed(0)} req/s, ratio ${median(ratios).toFixed(2)}`,
+      `   median: Gateway ${m((x) => x.gw.rps).toFixed(0)} req/s, hand-written ${m((x) => x.hand.rps).toFixed(0)} req/s, ratio ${m((x) => x.gw.rps / x.hand.rps).toFixed(2)}; ` +
+        `CPU per request Gateway ${m((x) => x.gwCpu).toFixed(1)} µs, hand-written ${m((x) => x.handCpu).toFixed(1)} µs, ratio ${m((x) => x.gwCpu / x.handCpu).toFixed(2)}`,
     );
+  }
 }
 
 async function inner(): Promise<void> {
@@ -646,7 +655,8 @@ async function inner(): Promise<void> {
     await create(httpRoute('steady', [], [{ path: ['PathPrefix', '/steady'], backend: 'web' }]));
     await create(httpRoute('flip', ['flip.example.com'], [{ path: ['PathPrefix', '/'], backend: 'blue' }]));
     writeFileSync(join(work, 'hand.cfg'), handWritten());
-    children.push(start(['haproxy', '-W', '-f', join(work, 'hand.cfg')], { log: join(work, 'hand.log') }));
+    const hand = start(['haproxy', '-W', '-f', join(work, 'hand.cfg')], { log: join(work, 'hand.log') });
+    children.push(hand);
     await answers(PORTS.gateway, `bench-${ROUTES - 1}.example.com`, PATH, 'hello from upstream');
     await answers(PORTS.gateway, 'flip.example.com', '/', 'blue');
     await answers(PORTS.gateway, '127.0.0.1', '/steady', 'hello from upstream');
@@ -658,7 +668,7 @@ async function inner(): Promise<void> {
       `Gateway benchmark: ${run(['haproxy', '-v']).stdout.split('\n')[0]}; real etcd + kube-apiserver; node ingress/main.ts; in network namespace ${NETNS} (2 vCPU shared with other work: wall-clock figures)`,
     );
     if (ONLY.has(1)) await propagation(c, cp.kubeconfig);
-    if (ONLY.has(2)) await throughput();
+    if (ONLY.has(2)) await throughput(hand.pid ?? 0);
   } finally {
     await cleanup();
     await cp.stop();
