@@ -80,7 +80,7 @@ function world() {
         reload: async () => ({ mode: 'reload', reason: 'requested', ms: 1 }),
         stop: async () => {},
         pid: 4242,
-        stats: { runtime: 0, reloads: 0, rejected: 0, commands: 0 },
+        stats: { runtime: 0, reloads: 0, rejected: 0, commands: 0, checks: 0 },
         exit: (code) => onExit(code),
       };
       started.push({ table, dp });
