@@ -563,6 +563,8 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput, routeKind = 'HT
   const unsupported: string[] = [];
   const rules: Omit<GatewayRule, 'route'>[] = [];
 
+  // backends whose Service port says `appProtocol: kubernetes.io/h2c` are spoken to over HTTP/2 without TLS
+  const h2c = new Set<string>();
   const backendRef = (ref: ObjectRef, where: string): string | null => {
     const r = resolveBackendRef(ref, routeFrom(routeKind, namespace), where, input, services);
     if ('reason' in r) {
@@ -570,6 +572,10 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput, routeKind = 'HT
       return null;
     }
     if (!backends.some((b) => b.id === r.id)) backends.push(r);
+    const port = services
+      .get(`${r.namespace}/${r.service}`)
+      ?.spec?.ports?.find((p) => p.port === r.port.number);
+    if (port?.appProtocol === 'kubernetes.io/h2c') h2c.add(r.id);
     return r.id;
   };
 
@@ -591,7 +597,8 @@ function parseRoute(route: HTTPRouteObject, input: GatewayInput, routeKind = 'HT
         unsupported.push(`${where} backendRef ${bi}: filters on a backendRef are not supported`);
       const weight = b.weight ?? 1;
       const id = backendRef(b, `${where} backendRef ${bi}`);
-      if (weight > 0) weighted.push({ backend: id, weight });
+      if (weight > 0)
+        weighted.push({ backend: id, weight, ...(id !== null && h2c.has(id) ? { h2: true } : {}) });
     });
     const matches = rule.matches && rule.matches.length > 0 ? rule.matches : [{}];
     matches.forEach((m, mi) => {

@@ -38,6 +38,10 @@ function input(o: Partial<GatewayInput>): GatewayInput {
     { metadata: { namespace: 'infra', name: 'v1' }, spec: { ports: [{ port: 8080 }] } },
     { metadata: { namespace: 'infra', name: 'v2' }, spec: { ports: [{ port: 8080 }] } },
     { metadata: { namespace: 'apps', name: 'api' }, spec: { ports: [{ port: 9000 }] } },
+    {
+      metadata: { namespace: 'infra', name: 'h2' },
+      spec: { ports: [{ port: 8081, appProtocol: 'kubernetes.io/h2c' }, { port: 8080 }] },
+    },
   ];
   const endpointSlices = services.map((s, i) => ({
     metadata: {
@@ -322,6 +326,39 @@ describe('buildGateways with GRPCRoutes', () => {
       ['c.test', ['infra/grpc-c']],
     ]);
     expect(b.gatewayStatus.get('infra/gw')?.listeners[0]?.attachedRoutes).toBe(3);
+  });
+});
+
+describe('HTTPRoute backends with appProtocol kubernetes.io/h2c', () => {
+  it('are spoken to over HTTP/2 (the other ports of the Service are not)', () => {
+    const b = buildGateways(
+      input({
+        httpRoutes: [
+          {
+            metadata: meta('h'),
+            spec: {
+              parentRefs: [{ name: 'gw' }],
+              rules: [
+                {
+                  backendRefs: [
+                    { name: 'h2', port: 8081 },
+                    { name: 'h2', port: 8080 },
+                  ],
+                },
+              ],
+            },
+          },
+        ],
+      }),
+      OPTIONS,
+    );
+    expect(rulesOf(b)[0]?.backends).toEqual([
+      { backend: 'infra/h2:8081', weight: 1, h2: true },
+      { backend: 'infra/h2:8080', weight: 1 },
+    ]);
+    expect(encodeRule(rulesOf(b)[0]!, (id, h2) => `${h2 ? 'h' : 'b'}${id.endsWith('8081') ? 0 : 1}`)).toBe(
+      'p=P:/ b=h0:1,b1:1',
+    );
   });
 });
 

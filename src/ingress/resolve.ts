@@ -6,7 +6,10 @@ import type { BackendResolver, Endpoint, EndpointsResult, TlsResult } from './ty
 /** ServiceObject is the part of a v1 Service the resolver reads. */
 export interface ServiceObject {
   metadata?: { name?: string; namespace?: string };
-  spec?: { type?: string; ports?: { name?: string; port?: number; targetPort?: number | string }[] };
+  spec?: {
+    type?: string;
+    ports?: { name?: string; port?: number; targetPort?: number | string; appProtocol?: string }[];
+  };
 }
 
 /** EndpointSliceObject is the part of a discovery.k8s.io/v1 EndpointSlice the resolver reads. */
