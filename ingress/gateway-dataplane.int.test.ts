@@ -6,29 +6,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateways } from '../src/gateway/build.ts';
-import { withGateways } from '../src/gateway/table.ts';
 import type { GatewayObject, HTTPRouteObject, HTTPRouteRuleObject } from '../src/gateway/types.ts';
-import { buildRouteTable } from '../src/ingress/build.ts';
-import { snapshotResolver } from '../src/ingress/resolve.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
 import { startDataplane, type Dataplane } from './dataplane.ts';
-import {
-  endpointSlice,
-  freePort,
-  ingress,
-  request,
-  service,
-  startUpstream,
-  type Upstream,
-} from '../test/support/ingress-testkit.ts';
+import { loopbackGatewayTable } from '../test/support/gateway-testkit.ts';
+import { freePort, request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
-const gatewayClass = {
-  metadata: { name: 'ironlb' },
-  spec: { controllerName: 'ironlb.io/gateway-controller' },
-};
-
 function route(
   name: string,
   hostnames: string[],
@@ -62,44 +46,19 @@ describe('Gateway API through the HAProxy data plane (loopback)', () => {
   const body = (r: { body: string }) =>
     JSON.parse(r.body) as { name: string; url: string; headers: Record<string, string> };
 
-  const table = (): RouteTable => {
-    const snapshot = {
-      services: ['s1', 's2', 's3'].map((s) => service(NS, s)),
-      endpointSlices: ups.flatMap((u, i) =>
-        endpointSlice(NS, `s${i + 1}`, [{ address: '127.0.0.1', port: u.port }]),
-      ),
-      secrets: [],
-    };
-    const resolver = snapshotResolver(snapshot);
-    const ing = buildRouteTable({
-      ingressClasses: [{ metadata: { name: 'ironlb' }, spec: { controller: 'ironlb.io/ingress' } }],
-      ingresses: [
-        ingress('legacy', {
-          className: 'ironlb',
-          rules: [{ host: 'legacy.test', paths: [['/', 'Prefix', 's3']] }],
-        }),
-      ],
-      resolver,
-    });
-    const build = buildGateways(
-      {
-        gatewayClasses: [gatewayClass],
-        gateways: [gateway],
-        httpRoutes: routes,
-        referenceGrants: [],
-        namespaces: [{ metadata: { name: NS } }],
-        services: snapshot.services,
-        resolver,
-        assignedPorts: new Map([
-          [`${NS}/gw/80`, base],
-          [`${NS}/gw/8080`, base + 1],
-        ]),
-        addresses: new Map(),
-      },
-      { httpPorts: { first: base, last: base + 3 }, httpsPorts: { first: base + 4, last: base + 7 } },
-    );
-    return withGateways(ing, build, resolver);
-  };
+  const table = (): RouteTable =>
+    loopbackGatewayTable({
+      ns: NS,
+      ports: Object.fromEntries(ups.map((u, i) => [`s${i + 1}`, u.port])),
+      legacy: 's3',
+      gateway,
+      httpRoutes: routes,
+      base,
+      assignedPorts: new Map([
+        [`${NS}/gw/80`, base],
+        [`${NS}/gw/8080`, base + 1],
+      ]),
+    }).table;
   const get = (port: number, host: string, path: string, headers: Record<string, string> = {}) =>
     request({ port, host, path, headers });
 

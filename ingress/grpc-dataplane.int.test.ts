@@ -4,27 +4,18 @@
 // bounded, every process stopped.
 // Run: flock /tmp/ironlb-integration.lock npx vitest run --project integration ingress/grpc-dataplane.int.test.ts
 import { mkdtempSync, rmSync } from 'node:fs';
+import http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateways } from '../src/gateway/build.ts';
 import type { GRPCRouteObject, GRPCRouteRuleObject } from '../src/gateway/grpc.ts';
-import { withGateways } from '../src/gateway/table.ts';
 import type { GatewayObject, HTTPRouteObject } from '../src/gateway/types.ts';
-import { buildRouteTable } from '../src/ingress/build.ts';
-import { snapshotResolver } from '../src/ingress/resolve.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
 import { startDataplane, type Dataplane } from './dataplane.ts';
-import {
-  endpointSlice,
-  freePort,
-  ingress,
-  request,
-  service,
-  startUpstream,
-  type Upstream,
-} from '../test/support/ingress-testkit.ts';
+import { loopbackGatewayTable } from '../test/support/gateway-testkit.ts';
+import { freePort, request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 const SERVICE = 'test.echo.Echo';
@@ -117,6 +108,7 @@ function grpcRoute(name: string, hostnames: string[], rules: GRPCRouteRuleObject
 describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
   let servers: EchoServer[] = [];
   let web: Upstream;
+  let h2web: http2.Http2Server;
   let dir: string;
   let dp: Dataplane;
   let base: number;
@@ -134,56 +126,48 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
       rules: [{ backendRefs: [{ name: 'web', port: 80 }] }],
     },
   };
+  // an HTTPRoute to a Service port with appProtocol kubernetes.io/h2c: its backend speaks HTTP/2 only
+  const h2cRoute: HTTPRouteObject = {
+    metadata: { name: 'h2c', namespace: NS, creationTimestamp: '2024-01-01T00:00:00Z' },
+    spec: {
+      parentRefs: [{ name: 'gw' }],
+      hostnames: ['h2c.test'],
+      rules: [{ backendRefs: [{ name: 'h2web', port: 80 }] }],
+    },
+  };
 
   const table = (): RouteTable => {
-    const names = ['g1', 'g2', 'web'];
-    const ports = [...servers.map((s) => s.port), web.port];
-    const snapshot = {
-      services: names.map((s) => service(NS, s)),
-      endpointSlices: names.flatMap((s, i) =>
-        endpointSlice(NS, s, [{ address: '127.0.0.1', port: ports[i] ?? 0 }]),
-      ),
-      secrets: [],
-    };
-    const resolver = snapshotResolver(snapshot);
-    const ing = buildRouteTable({
-      ingressClasses: [{ metadata: { name: 'ironlb' }, spec: { controller: 'ironlb.io/ingress' } }],
-      ingresses: [
-        ingress('legacy', {
-          className: 'ironlb',
-          rules: [{ host: 'legacy.test', paths: [['/', 'Prefix', 'web']] }],
-        }),
-      ],
-      resolver,
-    });
-    const build = buildGateways(
-      {
-        gatewayClasses: [
-          { metadata: { name: 'ironlb' }, spec: { controllerName: 'ironlb.io/gateway-controller' } },
-        ],
-        gateways: [gateway],
-        httpRoutes: [httpRoute],
-        grpcRoutes,
-        referenceGrants: [],
-        namespaces: [{ metadata: { name: NS } }],
-        services: snapshot.services,
-        resolver,
-        assignedPorts: new Map([[`${NS}/gw/80`, base]]),
-        addresses: new Map(),
+    const { table: t, build } = loopbackGatewayTable({
+      ns: NS,
+      ports: {
+        g1: servers[0]?.port ?? 0,
+        g2: servers[1]?.port ?? 0,
+        web: web.port,
+        h2web: (h2web.address() as AddressInfo).port,
       },
-      { httpPorts: { first: base, last: base + 3 }, httpsPorts: { first: base + 4, last: base + 7 } },
-    );
+      h2c: ['h2web'],
+      legacy: 'web',
+      gateway,
+      httpRoutes: [httpRoute, h2cRoute],
+      grpcRoutes,
+      base,
+      assignedPorts: new Map([[`${NS}/gw/80`, base]]),
+    });
     for (const [key, parents] of build.grpcRouteStatus)
       for (const p of parents)
         for (const c of p.conditions)
           if (c.type === 'Accepted' && c.status !== 'True')
             throw new Error(`GRPCRoute ${key}: ${c.type} ${c.reason}: ${c.message}`);
-    return withGateways(ing, build, resolver);
+    return t;
   };
 
   beforeAll(async () => {
     servers = await Promise.all(['g1', 'g2'].map(startEchoServer));
     web = await startUpstream('web');
+    h2web = http2.createServer((req, res) =>
+      res.end(JSON.stringify({ name: 'h2web', version: req.httpVersion })),
+    );
+    await new Promise<void>((resolve) => h2web.listen(0, '127.0.0.1', resolve));
     dir = mkdtempSync(join(tmpdir(), 'ironlb-grpcdp-'));
     ingressPort = await freePort();
     base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+)
@@ -248,6 +232,7 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
     await dp?.stop();
     await Promise.all(servers.map((s) => s.close()));
     await web?.close();
+    await new Promise<void>((resolve) => (h2web ? h2web.close(() => resolve()) : resolve()));
     rmSync(dir, { recursive: true, force: true });
   });
 
@@ -298,5 +283,11 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
     expect((JSON.parse(r.body) as { name: string }).name).toBe('web');
     const l = await request({ port: ingressPort, host: 'legacy.test', path: '/' });
     expect((JSON.parse(l.body) as { name: string }).name).toBe('web');
+  });
+
+  it('speaks HTTP/2 to an HTTPRoute backend whose Service port has appProtocol kubernetes.io/h2c', async () => {
+    const r = await request({ port: base, host: 'h2c.test', path: '/' });
+    expect(r.status).toBe(200);
+    expect(JSON.parse(r.body)).toEqual({ name: 'h2web', version: '2.0' });
   });
 });
