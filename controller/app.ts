@@ -23,7 +23,7 @@ import {
   type PoolStatusBody,
 } from './writers.ts';
 import { apiConditionWriter, ConfigReporter } from './config-report.ts';
-import { parseConfig } from '../src/config/parse.ts';
+import { ParseCache, parseConfig } from '../src/config/parse.ts';
 import { passwordSecretNames, redactSecret } from '../src/config/secret.ts';
 
 /** ControllerOptions are the controller's settings (from flags). */
@@ -274,11 +274,16 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
     log,
     clock,
   });
+  // Every pool status write comes back as a pool update and asks for a report: the cache keeps what each
+  // unchanged object parses to, so a report re-parses only the objects that changed. A standby parses
+  // nothing (lead() asks for a report); a leader whose renewal is in flight comes back a second later.
+  const reportCache = new ParseCache();
   const reconcileReport = async (): Promise<ReconcileResult> => {
+    if (!canWrite()) return leading ? { requeueAfterMs: 1000 } : DONE;
     const objects = configObjects();
     const result = secretsSynced
-      ? parseConfig([...objects, ...secrets.list()], { namespace, secretsRead: true })
-      : parseConfig(objects, { namespace, secretsRead: false });
+      ? parseConfig([...objects, ...secrets.list()], { namespace, secretsRead: true, cache: reportCache })
+      : parseConfig(objects, { namespace, secretsRead: false, cache: reportCache });
     const ok = await configReporter.report(objects, result);
     if (!ok) throw new Error('some Valid conditions could not be written');
     return DONE;
