@@ -432,6 +432,7 @@ async function watchRoutes(kubeconfig: string): Promise<{
   const kc = new k8s.KubeConfig();
   kc.loadFromFile(kubeconfig);
   const seen = new Map<string, number>();
+  let stopped = false;
   const abort = await new k8s.Watch(kc).watch(
     `/apis/${G.group}/${G.version}/namespaces/${NS}/httproutes`,
     {},
@@ -443,7 +444,8 @@ async function watchRoutes(kubeconfig: string): Promise<{
       if (!seen.has(key)) seen.set(key, performance.now());
     },
     (err: unknown) => {
-      if (err) log(`the bench's HTTPRoute watch ended: ${err instanceof Error ? err.message : String(err)}`);
+      if (err && !stopped)
+        log(`the bench's HTTPRoute watch ended: ${err instanceof Error ? err.message : String(err)}`);
     },
   );
   await waitFor("the bench's HTTPRoute watch to list the routes", () => seen.has('flip/blue'), {
@@ -453,7 +455,10 @@ async function watchRoutes(kubeconfig: string): Promise<{
   return {
     seen: (key) => seen.get(key),
     forget: (key) => seen.delete(key),
-    stop: () => abort.abort(),
+    stop: () => {
+      stopped = true;
+      abort.abort();
+    },
   };
 }
 
