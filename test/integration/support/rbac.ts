@@ -3,7 +3,7 @@
 // ServiceAccount there (RBAC matches a ServiceAccount subject by user name, so a client certificate with that
 // name is the account). Cluster-scoped objects get names unique to the namespace; removeDeployRbac deletes them.
 import * as k8s from '@kubernetes/client-node';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -31,6 +31,8 @@ interface Doc {
 }
 
 const clusterScoped: Array<{ kc: k8s.KubeConfig; kind: string; name: string }> = [];
+/** dirs hold the accounts' client keys and kubeconfigs. */
+const dirs: string[] = [];
 
 /** controllerUser is the user name of the controller's ServiceAccount in namespace ns. */
 export function controllerUser(ns: string): string {
@@ -69,6 +71,7 @@ export async function applyDeployRbac(
     else throw new Error(`unexpected ${d.kind} in deploy/rbac/controller.yaml`);
   }
   const dir = mkdtempSync(join(tmpdir(), 'ironlb-sa-'));
+  dirs.push(dir);
   const pki = {
     dir,
     caCert: join(cluster.pkiDir, 'ca.crt'),
@@ -80,8 +83,12 @@ export async function applyDeployRbac(
   return kubeconfig;
 }
 
-/** removeDeployRbac deletes the cluster-scoped objects applyDeployRbac made (namespaced ones go with their namespace). */
+/**
+ * removeDeployRbac deletes the cluster-scoped objects applyDeployRbac made (namespaced ones go with their
+ * namespace) and the accounts' key files.
+ */
 export async function removeDeployRbac(): Promise<void> {
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   for (const o of clusterScoped.splice(0)) {
     const rbac = o.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
     try {
