@@ -262,10 +262,15 @@ async function whyGateway(key: string): Promise<void> {
   for (const [kind, plural] of [
     ['HTTPRoute', 'httproutes'],
     ['GRPCRoute', 'grpcroutes'],
+    ['TLSRoute', 'tlsroutes'],
   ] as const) {
-    const list = (await custom.listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural })) as {
-      items: HTTPRouteObject[];
-    };
+    // a kind the API server does not serve (older Gateway API CRDs) names no route
+    const list = (await custom
+      .listClusterCustomObject({ group: GATEWAY_GROUP, version: 'v1', plural })
+      .catch((e: unknown) => {
+        if (e instanceof k8s.ApiException && e.code === 404) return { items: [] };
+        throw e;
+      })) as { items: HTTPRouteObject[] };
     routes.push(...list.items.map((r) => ({ ...r, kind })));
   }
   const lines = explainGateway({

@@ -87,6 +87,7 @@ describe('explainGateway', () => {
         route('echo', 'demo', 'web', [ok('Accepted'), ok('ResolvedRefs')]),
         route('new', 'demo', 'web'),
         { ...route('grpc', 'demo', 'web', [ok('Accepted')]), kind: 'GRPCRoute' },
+        { ...route('passthrough', 'demo', 'web', [ok('Accepted')]), kind: 'TLSRoute' },
         route('elsewhere', 'demo', 'other', [ok('Accepted')]),
       ],
     });
@@ -102,6 +103,7 @@ describe('explainGateway', () => {
       '  HTTPRoute "demo/echo": Accepted=True (Accepted), ResolvedRefs=True (ResolvedRefs)',
       '  GRPCRoute "demo/grpc": Accepted=True (Accepted)',
       `  HTTPRoute "demo/new": no status from ${GATEWAY_CONTROLLER} yet`,
+      '  TLSRoute "demo/passthrough": Accepted=True (Accepted)',
     ]);
   });
 

@@ -19,7 +19,7 @@ export interface GatewayWhyInput {
   /** announcers are the nodes announcing the Service's addresses, worded ("node-1 (layer2 on eth0)"). */
   announcers: string[];
   /**
-   * routes are HTTPRoutes and GRPCRoutes (`kind` as the API lists them; absent: HTTPRoute) that may name the
+   * routes are HTTPRoutes, GRPCRoutes and TLSRoutes (`kind` as the API lists them; absent: HTTPRoute) that may name the
    * Gateway; those that do not are left out.
    */
   routes: (HTTPRouteObject & { kind?: string })[];
