@@ -21,6 +21,7 @@ import { deadline, realClock, sleep, type Clock } from '../edge/clock.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
 import { answerProblem, firstLine, sendCommand } from './haproxy-cli.ts';
 import { GATEWAY_MAP } from '../src/gateway/render.ts';
+import { GATEWAY_TLS_MAP } from '../src/gateway/tls-render.ts';
 
 const execFileP = promisify(execFile);
 
@@ -295,14 +296,15 @@ export async function startDataplane(table: RouteTable, options: DataplaneOption
     }
     // Endpoint changes (the frequent kind) and Gateway route changes touch no file HAProxy parses differently,
     // so they skip `haproxy -c` (on a busy node it costs more than the change: 0.1–0.3 s). The Gateway map is
-    // loaded as plain strings (its Lua action reads the rules per request), so no content can fail the check.
+    // loaded as plain strings (its Lua action reads the rules per request), so no content can fail the check;
+    // so is the TLS passthrough map (src/gateway/tls-render.ts).
     const unchecked =
       plan.reload === undefined &&
       plan.ops.every(
         (o) =>
           o.op === 'setServer' ||
           o.op === 'disableServer' ||
-          (o.op === 'replaceMap' && o.file === GATEWAY_MAP),
+          (o.op === 'replaceMap' && (o.file === GATEWAY_MAP || o.file === GATEWAY_TLS_MAP)),
       );
     if (!unchecked) stats.checks++;
     const problem = unchecked ? undefined : await validate(plan);

@@ -207,6 +207,7 @@ describe('TLS passthrough by SNI through the HAProxy data plane (loopback)', () 
 
   it('applies TLSRoute changes through the runtime API while a client keeps connecting: none lost', async () => {
     const reloads = dp.stats.reloads;
+    const checks = dp.stats.checks;
     let failed = 0;
     let done = 0;
     let stop = false;
@@ -238,6 +239,7 @@ describe('TLS passthrough by SNI through the HAProxy data plane (loopback)', () 
     expect(done).toBeGreaterThan(20);
     expect(failed).toBe(0);
     expect(dp.stats.reloads).toBe(reloads);
+    expect(dp.stats.checks).toBe(checks); // map-only changes need no `haproxy -c`
   });
 
   it('keeps passthrough and the hand-off working across a seamless reload', async () => {
