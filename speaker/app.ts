@@ -13,6 +13,7 @@ import type { ElectionMode } from '../src/election/election.ts';
 import { nodeViews, peerAddresses, serviceViews, type SpeakerSnapshot } from '../src/announce/snapshot.ts';
 import type { Config } from '../src/config/model.ts';
 import { parseConfig } from '../src/config/parse.ts';
+import { keepPasswordOnly } from '../src/config/secret.ts';
 import { CONFIG_RESOURCES } from '../src/contracts/resources.ts';
 import type { Announcer } from './announcer.ts';
 import { startBgpSpeaker, type BgpSpeakerContext } from './bgp-speaker.ts';
@@ -82,6 +83,8 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     name: 'secrets',
     path: `/api/v1/namespaces/${namespace}/secrets`,
     list: () => core.listNamespacedSecret({ namespace }),
+    // only a basic-auth Secret's password is kept; no other value of the namespace (the webhook's TLS key)
+    transform: (obj) => keepPasswordOnly(obj) as k8s.V1Secret,
     log,
   });
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from './parse.ts';
-import { passwordSecretNames, redactSecret } from './secret.ts';
+import { keepPasswordOnly, passwordSecretNames, redactSecret } from './secret.ts';
 
 const NS = 'ironlb-system';
 const secret = (name: string, data: Record<string, string>, type = 'kubernetes.io/basic-auth') => ({
@@ -15,6 +15,24 @@ const peer = (name: string, spec: Record<string, unknown> = {}) => ({
   kind: 'BGPPeer',
   metadata: { name, namespace: NS, creationTimestamp: '2025-01-01T00:00:00Z' },
   spec: { myASN: 64500, peerASN: 64512, peerAddress: '192.0.2.1', ...spec },
+});
+
+describe('keepPasswordOnly', () => {
+  it("keeps a basic-auth Secret's password and no other value", () => {
+    const kept = keepPasswordOnly(secret('bgp', { password: 'hunter2', username: 'admin' }));
+    expect(kept.data).toEqual({ password: btoa('hunter2'), username: '' });
+    const p = peer('p', { passwordSecret: { name: 'bgp' } });
+    const r = parseConfig([p, kept], { namespace: NS });
+    expect(r.problems).toEqual([]);
+    expect(r.config.peers[0]?.password).toBe('hunter2');
+  });
+
+  it('keeps no value of any other Secret (a TLS key, an Opaque password)', () => {
+    const tls = keepPasswordOnly(secret('cert', { 'tls.key': 'KEY', 'tls.crt': 'CRT' }, 'kubernetes.io/tls'));
+    expect(tls.data).toEqual({ 'tls.key': '', 'tls.crt': '' });
+    const opaque = keepPasswordOnly(secret('o', { password: 'hunter2' }, 'Opaque'));
+    expect(JSON.stringify(opaque)).not.toContain(btoa('hunter2'));
+  });
 });
 
 describe('redactSecret', () => {

@@ -42,6 +42,25 @@ export function redactSecret(secret: SecretLike): RedactedSecret {
   return out;
 }
 
+/** PasswordSecret is what the speaker keeps of a Secret: the redacted form, plus a BGP password's value. */
+export interface PasswordSecret extends Omit<RedactedSecret, 'data'> {
+  data: Record<string, string>;
+}
+
+/**
+ * keepPasswordOnly returns what the speaker keeps of a Secret of its namespace: the redacted form (identity,
+ * type, key names), and the value of the "password" key only when the Secret can be a BGP password Secret
+ * (type kubernetes.io/basic-auth). Every other value in the namespace — the webhook's TLS key, say — never
+ * enters the speaker's cache. Pure; O(keys).
+ */
+export function keepPasswordOnly(secret: SecretLike): PasswordSecret {
+  const out: PasswordSecret = redactSecret(secret);
+  if (secret.type !== 'kubernetes.io/basic-auth') return out;
+  const password = secret.data?.password;
+  if (typeof password === 'string') out.data = { ...out.data, password };
+  return out;
+}
+
 /**
  * passwordSecretNames returns the Secret names that BGPPeer objects (raw, as the API server returns them) name
  * in spec.passwordSecret, so a watcher can tell whether a Secret change concerns the configuration at all.
