@@ -11,7 +11,7 @@
 // etcd's data lives under --data-dir (default /dev/shm, so the shared disk's fsync latency does not decide the
 // figures; pass --data-dir /tmp to include it).
 //   node bench/controller.bench.ts [--services 1000,10000] [--concurrency 32] [--workers 4] [--data-dir DIR]
-//                                  [--deadline S] [--variants dist/controller.js,controller/main.ts]
+//                                  [--deadline S] [--variants dist/controller.js,controller/main.ts] [--skip-baseline]
 // --variants: the controller programs to compare, each measured on its own fresh control plane after the same
 // baseline: an entry point (dist/controller.js is the image's bundle, rebuilt first with `npx rolldown -c`;
 // controller/main.ts the sources), optionally followed by environment settings: `dist/controller.js+MALLOC_ARENA_MAX=2`.
@@ -43,6 +43,8 @@ const { values: flags } = parseArgs({
     /** give up waiting for addresses after this many seconds: the row says how many were still pending, and why */
     deadline: { type: 'string', default: '600' },
     variants: { type: 'string', default: 'dist/controller.js' },
+    /** skip the create-only baseline (its columns print NaN): saves a run when only the variants matter */
+    'skip-baseline': { type: 'boolean', default: false },
   },
 });
 /** Variant is one controller program to measure: its entry point and extra environment. */
@@ -243,6 +245,15 @@ interface Row {
 let current: ControlPlane | undefined;
 
 async function measure(n: number): Promise<Row[]> {
+  const rows: Row[] = [];
+  const variantRows = async (baselineCreate: number, baselineApiCpu: number) => {
+    for (const v of variants) {
+      rows.push(await measureVariant(n, v, baselineCreate, baselineApiCpu));
+      log(`row:\n${table(rows)}`);
+    }
+    return rows;
+  };
+  if (flags['skip-baseline']) return variantRows(NaN, NaN);
   // 1. baseline: the same creations with nobody serving them
   current = await freshControlPlane(`base-${n}`);
   const c = benchClients(current.kubeconfig);
@@ -252,9 +263,7 @@ async function measure(n: number): Promise<Row[]> {
   const baselineApiCpu = cpuSeconds(current.state.pids.apiserver) - api0;
   await current.stop();
   current = undefined;
-  const rows: Row[] = [];
-  for (const v of variants) rows.push(await measureVariant(n, v, baselineCreate, baselineApiCpu));
-  return rows;
+  return variantRows(baselineCreate, baselineApiCpu);
 }
 
 async function measureVariant(

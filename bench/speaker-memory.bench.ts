@@ -5,13 +5,14 @@
 //   flock /tmp/ironlb-lab.lock bash -c 'make lab && node bench/speaker-memory.bench.ts; make lab-down'
 //   node bench/speaker-memory.bench.ts [--attach .lab] [--services 10000] [--concurrency 32] [--settle 20]
 //        [--variants 'dist/speaker.js,speaker/main.ts,dist/speaker.js+NODE_OPTIONS=--max-semi-space-size=1']
-//        [--max-minutes 18] [--keep]
+//        [--max-minutes 18] [--keep] [--without-endpoints]
 // A variant is the entry point the DaemonSet runs (dist/speaker.js: the image's bundle; speaker/main.ts: the
 // sources) and optionally environment settings after "+" (NODE_OPTIONS, MALLOC_ARENA_MAX; a setting not named
 // is removed from the DaemonSet for that variant). The first variant serves the creation phase.
 // Memory is read from /proc of each container's process (found through the node's containerd): peak (VmHWM),
 // current RSS and its anonymous part. The Services (label bench=speaker-memory, namespace demo, selecting the
-// lab's echo pods so each has 3 endpoints) take addresses from a pool of their own (10.210.0.0/16, announced by an
+// lab's echo pods so each has 3 endpoints; --without-endpoints: no selector, no EndpointSlices, a lighter load
+// for the lab's API server and kube-proxies) take addresses from a pool of their own (10.210.0.0/16, announced by an
 // L2Advertisement of its own); both, and the DaemonSet's original command and environment, are restored at the
 // end unless --keep. Not a test: it prints figures, never pass/fail. Bounded by --max-minutes.
 import { readFileSync } from 'node:fs';
@@ -32,6 +33,7 @@ const { values: f } = parseArgs({
     variants: { type: 'string', default: 'dist/speaker.js' },
     'max-minutes': { type: 'string', default: '18' },
     keep: { type: 'boolean', default: false },
+    'without-endpoints': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -122,6 +124,13 @@ interface Row {
 }
 
 async function sample(lab: Lab, phase: string, variant: string, seconds: number): Promise<Row> {
+  const row = await read(lab, phase, variant, seconds);
+  rows.push(row);
+  log(`so far:\n${table(rows, nodes)}`);
+  return row;
+}
+
+async function read(lab: Lab, phase: string, variant: string, seconds: number): Promise<Row> {
   const row: Row = { phase, variant, speakers: new Map(), seconds };
   for (const p of await speakers(lab)) row.speakers.set(p.node, await podMemory(lab, p, 'speaker'));
   const controllers = await listPods(lab, IRONLB_NAMESPACE, COMPONENTS.controller.selector);
@@ -148,7 +157,12 @@ async function speakerSpec(lab: Lab): Promise<{ command: string[]; env: k8s.V1En
  * rollOut sets the speaker's command and managed environment, restarts every speaker (a template annotation
  * that changes each time) and waits until every speaker runs them, Ready.
  */
-async function rollOut(lab: Lab, command: string[], env: Record<string, string>): Promise<void> {
+async function rollOut(
+  lab: Lab,
+  command: string[],
+  env: Record<string, string>,
+  timeoutS = Math.max(30, Math.floor(left() / 1000)),
+): Promise<void> {
   const envPatch = MANAGED_ENV.map((name) =>
     name in env ? { name, value: env[name] } : { name, $patch: 'delete' },
   );
@@ -170,14 +184,13 @@ async function rollOut(lab: Lab, command: string[], env: Record<string, string>)
     '-p',
     JSON.stringify(patch),
   ]);
-  const timeout = Math.max(30, Math.floor(left() / 1000));
   await lab.kubectl([
     '-n',
     IRONLB_NAMESPACE,
     'rollout',
     'status',
     `daemonset/${COMPONENTS.speaker.name}`,
-    `--timeout=${timeout}s`,
+    `--timeout=${timeoutS}s`,
   ]);
 }
 
@@ -245,7 +258,7 @@ async function createServices(lab: Lab): Promise<void> {
               allocateLoadBalancerNodePorts: false,
               ipFamilies: ['IPv4'],
               ipFamilyPolicy: 'SingleStack',
-              selector: { app: 'echo' },
+              ...(f['without-endpoints'] ? {} : { selector: { app: 'echo' } }),
               ports: [{ port: 80, targetPort: 8080, protocol: 'TCP' }],
             },
           },
@@ -346,7 +359,7 @@ try {
   await rollOut(lab, commandOf(first), first.env);
   nodes = (await speakers(lab)).map((p) => p.node);
   await ensurePool(lab);
-  rows.push(await sample(lab, 'idle', first.label, 0));
+  await sample(lab, 'idle', first.label, 0);
   log(`creating ${N} Services in ${NS} (${concurrency} in flight)`);
   const t0 = Date.now();
   await createServices(lab);
@@ -354,7 +367,7 @@ try {
   const took = (Date.now() - t0) / 1000;
   log(`${got} of ${N} Services hold an address after ${took.toFixed(0)} s; settling ${settleMs / 1000} s`);
   await sleep(settleMs);
-  rows.push(await sample(lab, `create ${N}${got < N ? ` (${got} assigned)` : ''}`, first.label, took));
+  await sample(lab, `create ${N}${got < N ? ` (${got} assigned)` : ''}`, first.label, took);
   for (const v of variants) {
     if (left() <= 0) {
       log(`out of time (--max-minutes): variant ${v.label} not measured`);
@@ -364,7 +377,7 @@ try {
     const t1 = Date.now();
     await rollOut(lab, commandOf(v), v.env);
     await sleep(settleMs);
-    rows.push(await sample(lab, `restart with ${got}`, v.label, (Date.now() - t1) / 1000));
+    await sample(lab, `restart with ${got}`, v.label, (Date.now() - t1) / 1000);
   }
 } finally {
   console.log(
@@ -379,7 +392,9 @@ try {
   if (!f.keep) {
     log('restoring the DaemonSet, removing the Services and the pool');
     const env = Object.fromEntries(original.env.map((e) => [e.name, e.value ?? '']));
-    await rollOut(lab, original.command, env).catch((e) => log(`restoring the speaker failed: ${String(e)}`));
+    await rollOut(lab, original.command, env, 180).catch((e) =>
+      log(`restoring the speaker failed: ${String(e)}`),
+    );
     await deleteServices(lab);
     await removePool(lab);
   }
