@@ -147,7 +147,8 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     timeoutMs: o.liveness.timeoutMs,
     log,
     clock,
-    ...(o.liveness.transport ? { transport: o.liveness.transport } : {}),
+    // heartbeats from a worker thread keep flowing while this one is busy (a replaced transport: tests)
+    ...(o.liveness.transport ? { transport: o.liveness.transport } : { senderThread: true }),
     peers: () => peerAddresses(nodes.list(), self),
     macs: (): string[] => l2.wire.localMacs(),
     onChange: (alive) => {

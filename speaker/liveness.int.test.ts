@@ -26,7 +26,10 @@ async function peer(): Promise<{ port: number; heard: Heartbeat[] }> {
   return { port: s.address().port, heard };
 }
 
-describe('LivenessAgent', () => {
+describe.each([
+  ['from this thread', false],
+  ['from a worker thread', true],
+])('LivenessAgent sending %s', (_, senderThread) => {
   it('keeps saying "leaving" in every heartbeat after leave(), so peers never take it back', async () => {
     const p = await peer();
     const agent = new LivenessAgent({
@@ -36,6 +39,7 @@ describe('LivenessAgent', () => {
       intervalMs: 10,
       timeoutMs: 35,
       onChange: () => {},
+      senderThread,
     });
     agents.push(agent);
     await agent.start();
@@ -59,6 +63,45 @@ describe('LivenessAgent', () => {
     const after = p.heard.slice(first);
     expect(after.length).toBeGreaterThan(3); // the three leave() messages and later ticks
     expect(after.map((h) => h.state)).toEqual(after.map(() => 'leaving'));
+  });
+});
+
+/** block keeps this thread busy for ms (a long synchronous step), then lets queued I/O run. */
+async function block(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    /* busy */
+  }
+  await new Promise((r) => setTimeout(r, 20));
+}
+
+describe('LivenessAgent sending from a worker thread', () => {
+  it('keeps heartbeating while this thread is blocked, and stops once it was blocked longer than maxStallMs', async () => {
+    const p = await peer();
+    const agent = new LivenessAgent({
+      self: 'a',
+      port: p.port,
+      peers: () => [{ node: 'b', address: '127.0.0.1' }],
+      intervalMs: 20,
+      timeoutMs: 70,
+      maxStallMs: 600,
+      onChange: () => {},
+      senderThread: true,
+    });
+    agents.push(agent);
+    await agent.start();
+    await waitFor('heartbeats', () => p.heard.length > 3, { timeoutMs: 5000, intervalMs: 5 });
+    // 400 ms blocked: the worker's heartbeats wait in the peer's socket, ~20 of them
+    let before = p.heard.length;
+    await block(400);
+    expect(p.heard.length - before).toBeGreaterThanOrEqual(10);
+    await waitFor('heartbeats again', () => p.heard.length > before + 25, { timeoutMs: 5000, intervalMs: 5 });
+    // 1.5 s blocked: heartbeats stop after 600 ms (about 30 of them, not 75)
+    before = p.heard.length;
+    await block(1_500);
+    const during = p.heard.length - before;
+    expect(during).toBeGreaterThanOrEqual(15);
+    expect(during).toBeLessThanOrEqual(45);
   });
 });
 

@@ -6,20 +6,21 @@
 // silence, because the peers' heartbeats of that time are still queued in the socket, unread. With a shared key every
 // datagram carries an HMAC-SHA256 tag, so no other host on the node network can forge a heartbeat or a
 // "leaving" (replays are refused by the incarnation and sequence checks).
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { timingSafeEqual } from 'node:crypto';
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
-import {
-  Membership,
-  decodeHeartbeat,
-  encodeHeartbeat,
-  HEARTBEAT_VERSION,
-} from '../src/liveness/membership.ts';
+import { Membership, decodeHeartbeat } from '../src/liveness/membership.ts';
 import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
-
-/** TAG_BYTES is the length of the HMAC-SHA256 tag appended to a signed heartbeat (truncated, RFC 2104 §5). */
-const TAG_BYTES = 16;
+import {
+  HeartbeatSender,
+  MAX_STALL_MS,
+  TAG_BYTES,
+  WorkerSender,
+  tagOf,
+  type Sender,
+  type SenderState,
+} from './liveness-sender.ts';
 
 /**
  * MAX_DEFERRED_EXPIRIES bounds how many late ticks in a row skip expiry, so a process that is starved all
@@ -46,6 +47,13 @@ export interface LivenessOptions {
   clock?: Clock;
   /** transport: how datagrams move (default: UDP on port, IPv4 and IPv6). */
   transport?: DatagramTransport;
+  /**
+   * senderThread: send heartbeats from a worker thread (liveness-sender.ts), so a stall of this thread does
+   * not silence them for up to maxStallMs. Off by default (then the transport sends, on the clock).
+   */
+  senderThread?: boolean;
+  /** maxStallMs: heartbeats stop after this long without this thread running (default MAX_STALL_MS). */
+  maxStallMs?: number;
 }
 
 /** DatagramTransport moves heartbeat datagrams: the agent's only I/O, replaced by a fake in unit tests. */
@@ -99,7 +107,7 @@ export class LivenessAgent {
   private readonly clock: Clock;
   private readonly transport: DatagramTransport;
   private readonly incarnation: number;
-  private seq = 0;
+  private readonly sender: Sender & { start?(): void };
   private leaving = false;
   private joined = false;
   private timer: Timer | undefined;
@@ -119,6 +127,31 @@ export class LivenessAgent {
     this.transport = options.transport ?? udpTransport(options.port, options.log);
     this.incarnation = this.clock.now();
     this.membership = new Membership({ self: options.self, timeoutMs: options.timeoutMs });
+    const maxStallMs = options.maxStallMs ?? MAX_STALL_MS;
+    const inThread = () =>
+      new HeartbeatSender({
+        self: options.self,
+        incarnation: this.incarnation,
+        ...(options.key ? { key: options.key } : {}),
+        intervalMs: options.intervalMs,
+        maxStallMs,
+        clock: this.clock,
+        send: (datagram, address) => this.transport.send(datagram, address),
+      });
+    this.sender = options.senderThread
+      ? new WorkerSender(
+          {
+            self: options.self,
+            incarnation: this.incarnation,
+            ...(options.key ? { key: options.key } : {}),
+            port: options.port,
+            intervalMs: options.intervalMs,
+            maxStallMs,
+          },
+          inThread,
+          options.log,
+        )
+      : inThread();
   }
 
   /** start listens and joins at once (listen() then join()). */
@@ -133,6 +166,7 @@ export class LivenessAgent {
    */
   async listen(): Promise<void> {
     await this.transport.open((msg) => this.onMessage(msg));
+    this.sender.start?.();
     this.tick();
   }
 
@@ -140,14 +174,17 @@ export class LivenessAgent {
   join(): void {
     if (this.joined) return;
     this.joined = true;
-    this.send(this.leaving ? 'leaving' : 'alive');
+    this.sender.pulse(this.senderState());
+    this.sender.burst(1);
   }
 
-  private tag(body: Uint8Array): Buffer {
-    return createHmac('sha256', this.o.key as Buffer)
-      .update(body)
-      .digest()
-      .subarray(0, TAG_BYTES);
+  private senderState(): SenderState {
+    return {
+      joined: this.joined,
+      leaving: this.leaving,
+      macs: this.o.macs?.() ?? [],
+      peers: this.o.peers().map((p) => p.address),
+    };
   }
 
   private onMessage(msg: Buffer): void {
@@ -155,7 +192,7 @@ export class LivenessAgent {
     if (this.o.key) {
       body = msg.subarray(0, Math.max(0, msg.length - TAG_BYTES));
       const tag = msg.subarray(msg.length - TAG_BYTES);
-      if (msg.length <= TAG_BYTES || !timingSafeEqual(tag, this.tag(body))) {
+      if (msg.length <= TAG_BYTES || !timingSafeEqual(tag, tagOf(body, this.o.key))) {
         this.rejected++;
         return;
       }
@@ -177,9 +214,8 @@ export class LivenessAgent {
 
   private tick(): void {
     const now = this.clock.now();
-    // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this speaker
-    // back as a member (and give it its addresses again) for the rest of the handoff
-    if (this.joined) this.send(this.leaving ? 'leaving' : 'alive');
+    // the pulse: this thread runs, and what to say (the sender heartbeats on its own timer)
+    this.sender.pulse(this.senderState());
     // Late by more than an interval: this process stalled (CPU starvation, GC, a long synchronous step), and
     // the peers' heartbeats of that time wait unread in the socket (timers run before I/O in the event loop).
     // Expiring now would declare every peer dead and take all their addresses; the next tick expires instead,
@@ -201,31 +237,19 @@ export class LivenessAgent {
     this.timer = this.clock.setTimeout(() => this.tick(), this.o.intervalMs);
   }
 
-  private send(state: 'alive' | 'leaving'): void {
-    const macs = this.o.macs?.() ?? [];
-    const bytes = encodeHeartbeat({
-      v: HEARTBEAT_VERSION,
-      node: this.o.self,
-      incarnation: this.incarnation,
-      seq: ++this.seq,
-      state,
-      ...(macs.length ? { macs } : {}),
-    });
-    const datagram = this.o.key ? Buffer.concat([bytes, this.tag(bytes)]) : bytes;
-    for (const { address } of this.o.peers()) this.transport.send(datagram, address);
-  }
-
   /** leave tells every peer this speaker is going (three times, against loss) and stops counting itself. */
   leave(): void {
     this.leaving = true;
     this.membership.leave();
-    for (let i = 0; i < 3; i++) this.send('leaving');
+    this.sender.pulse(this.senderState());
+    this.sender.burst(3);
   }
 
   /** stop ends heartbeating and closes the transport. */
   stop(): void {
     this.timer?.cancel();
     this.timer = undefined;
+    this.sender.stop();
     this.transport.close();
   }
 }
