@@ -18,10 +18,9 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab } from '../test/harness/netlab.ts';
 import { k8sBin } from '../test/harness/paths.ts';
-import { waitFor } from '../test/harness/exec.ts';
 import { waitForEndpoints } from '../test/harness/kube.ts';
 import { ECHO_CPU_REQUEST, runEcho } from '../test/lab/deploy.ts';
-import { COMPONENTS, IRONLB_NAMESPACE, labImage } from '../test/lab/install.ts';
+import { COMPONENTS, IRONLB_NAMESPACE } from '../test/lab/install.ts';
 import {
   FrameCapture,
   Prober,
@@ -31,7 +30,7 @@ import {
   urlOf,
   type FailureWindow,
 } from '../test/e2e/support/l2.ts';
-import { ensureIronLB, waitForMembership } from '../test/e2e/support/ironlb.ts';
+import { ensureIronLB, rollSpeakers, waitForMembership } from '../test/e2e/support/ironlb.ts';
 
 const { values: f } = parseArgs({
   options: {
@@ -183,40 +182,6 @@ async function createService(
     .catch(() => undefined);
 }
 
-/** rollout sets the speaker DaemonSet's image to a new tag and waits until every pod runs it and is Ready. */
-async function rollout(lab: Lab, tag: string): Promise<string> {
-  const image = labImage(lab, 'ironlb');
-  const next = `${image.slice(0, image.lastIndexOf(':'))}:${tag}`;
-  for (const n of lab.state.nodes) await lab.ctr(n.index, ['images', 'tag', '--force', image, next]);
-  await lab.kubectl([
-    '-n',
-    IRONLB_NAMESPACE,
-    'set',
-    'image',
-    `daemonset/${COMPONENTS.speaker.name}`,
-    `speaker=${next}`,
-    `gobgpd=${next}`,
-  ]);
-  await waitFor(
-    'every speaker pod to run the new tag and be Ready',
-    async () => {
-      const list = await lab.api.core.listNamespacedPod({
-        namespace: IRONLB_NAMESPACE,
-        labelSelector: COMPONENTS.speaker.selector,
-      });
-      const done = list.items.filter(
-        (p) =>
-          !p.metadata?.deletionTimestamp &&
-          p.spec?.containers.every((c) => c.image === next) &&
-          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-      );
-      return done.length === lab.state.nodes.length && list.items.length === lab.state.nodes.length;
-    },
-    { timeoutMs: 180_000, intervalMs: 250 },
-  );
-  return next;
-}
-
 const INTERESTING =
   /membership|announcing|stopped announcing|speaker started|leaving|taking over|conflict|in use|late/;
 
@@ -271,7 +236,7 @@ async function main(): Promise<void> {
       await waitForMembership(lab);
       await sleep(2_000);
       const from = now();
-      const image = await rollout(lab, `rollout-${Date.now().toString(36)}`);
+      const image = await rollSpeakers(lab, `rollout-${Date.now().toString(36)}`);
       const rolledMs = now() - from;
       await waitForMembership(lab);
       await sleep(3_000);

@@ -98,21 +98,27 @@ class StallingClock extends ManualClock {
   }
 }
 
+/** agentWithPeerB is agent "a" (heartbeat 100 ms, timeout 350 ms) with one peer "b", on a fake transport. */
+function agentWithPeerB(clock: ManualClock) {
+  const t = fakeTransport();
+  const changes: string[][] = [];
+  const agent = new LivenessAgent({
+    self: 'a',
+    port: 7946,
+    peers: () => [{ node: 'b', address: '192.0.2.12' }],
+    intervalMs: 100,
+    timeoutMs: 350,
+    onChange: (alive) => changes.push(alive),
+    clock,
+    transport: t,
+  });
+  return { t, changes, agent };
+}
+
 describe('LivenessAgent when this process stalls', () => {
   const setup = async () => {
     const clock = new StallingClock(10_000);
-    const t = fakeTransport();
-    const changes: string[][] = [];
-    const agent = new LivenessAgent({
-      self: 'a',
-      port: 7946,
-      peers: () => [{ node: 'b', address: '192.0.2.12' }],
-      intervalMs: 100,
-      timeoutMs: 350,
-      onChange: (alive) => changes.push(alive),
-      clock,
-      transport: t,
-    });
+    const { t, changes, agent } = agentWithPeerB(clock);
     let seq = 0;
     const fromB = () =>
       t.deliver(encodeHeartbeat({ v: 1, node: 'b', incarnation: 1, seq: ++seq, state: 'alive' }));
@@ -168,18 +174,7 @@ describe('LivenessAgent when this process stalls', () => {
 describe('LivenessAgent listening before it joins', () => {
   it('hears the peers but sends nothing until join(), then heartbeats at once and every interval', async () => {
     const clock = new ManualClock(1_000);
-    const t = fakeTransport();
-    const changes: string[][] = [];
-    const agent = new LivenessAgent({
-      self: 'a',
-      port: 7946,
-      peers: () => [{ node: 'b', address: '192.0.2.12' }],
-      intervalMs: 100,
-      timeoutMs: 350,
-      onChange: (alive) => changes.push(alive),
-      clock,
-      transport: t,
-    });
+    const { t, changes, agent } = agentWithPeerB(clock);
     await agent.listen();
     t.deliver(encodeHeartbeat({ v: 1, node: 'b', incarnation: 1, seq: 1, state: 'alive' }));
     expect(changes).toEqual([['a', 'b']]);

@@ -16,7 +16,6 @@ import {
   IRONLB_NAMESPACE,
   PodStartError,
   kubectlApplyK,
-  labImage,
   waitForIronLB,
   waitForPods,
   writeInstallKustomization,
@@ -37,6 +36,7 @@ import {
 import {
   ensureIronLB,
   killSpeaker,
+  rollSpeakers,
   speakerPlan,
   speakerPods,
   waitForMembership,
@@ -247,38 +247,12 @@ describe('IronLB on real nodes', () => {
   });
 
   it('rolling update of the speaker DaemonSet to a new image tag: the failed requests of a 10 ms client (target 0)', async () => {
-    const image = labImage(lab, 'ironlb');
-    const next = `${image.slice(0, image.lastIndexOf(':'))}:rollout-${Date.now().toString(36)}`;
-    for (const n of lab.state.nodes) await lab.ctr(n.index, ['images', 'tag', image, next]);
     const addresses = await serviceAddresses();
     const prober = new Prober(lab, 'client', urlOf(clusterIP), { intervalMs: 10, timeoutMs: 1000 });
     cleanups.push(async () => void (await prober.stop()));
     await prober.waitOk(50);
     const from = now();
-    await kubectlLB(
-      'set',
-      'image',
-      `daemonset/${COMPONENTS.speaker.name}`,
-      `speaker=${next}`,
-      `gobgpd=${next}`,
-    );
-    await waitFor(
-      'every speaker pod to run the new tag and be Ready',
-      async () => {
-        const list = await lab.api.core.listNamespacedPod({
-          namespace: IRONLB_NAMESPACE,
-          labelSelector: COMPONENTS.speaker.selector,
-        });
-        const done = list.items.filter(
-          (p) =>
-            !p.metadata?.deletionTimestamp &&
-            p.spec?.containers.every((c) => c.image === next) &&
-            p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
-        );
-        return done.length === lab.state.nodes.length && list.items.length === lab.state.nodes.length;
-      },
-      { timeoutMs: 180_000, intervalMs: 250 },
-    );
+    const next = await rollSpeakers(lab, `rollout-${Date.now().toString(36)}`);
     const rolledMs = now() - from;
     await waitForMembership(lab);
     await new Promise((r) => setTimeout(r, 2_000));

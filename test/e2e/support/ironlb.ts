@@ -10,6 +10,7 @@ import {
   IRONLB_NAMESPACE,
   NO_SPEAKER_LABEL,
   installIronLB,
+  labImage,
   listPods,
   waitForPods,
   type PodView,
@@ -203,4 +204,41 @@ export async function waitSpeakersReady(lab: Lab, log?: (m: string) => void): Pr
     what: `daemonset ${COMPONENTS.speaker.name}`,
     log,
   });
+}
+
+/**
+ * rollSpeakers tags IronLB's image anew in every node's containerd (as a release would arrive), sets the speaker
+ * DaemonSet's containers to that tag and waits until every pod runs it and is Ready; returns the new image.
+ */
+export async function rollSpeakers(lab: Lab, tag: string): Promise<string> {
+  const image = labImage(lab, 'ironlb');
+  const next = `${image.slice(0, image.lastIndexOf(':'))}:${tag}`;
+  for (const n of lab.state.nodes) await lab.ctr(n.index, ['images', 'tag', '--force', image, next]);
+  await lab.kubectl([
+    '-n',
+    IRONLB_NAMESPACE,
+    'set',
+    'image',
+    `daemonset/${COMPONENTS.speaker.name}`,
+    `speaker=${next}`,
+    `gobgpd=${next}`,
+  ]);
+  await waitFor(
+    'every speaker pod to run the new tag and be Ready',
+    async () => {
+      const list = await lab.api.core.listNamespacedPod({
+        namespace: IRONLB_NAMESPACE,
+        labelSelector: COMPONENTS.speaker.selector,
+      });
+      const done = list.items.filter(
+        (p) =>
+          !p.metadata?.deletionTimestamp &&
+          p.spec?.containers.every((c) => c.image === next) &&
+          p.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True'),
+      );
+      return done.length === lab.state.nodes.length && list.items.length === lab.state.nodes.length;
+    },
+    { timeoutMs: 180_000, intervalMs: 250 },
+  );
+  return next;
 }
