@@ -9,12 +9,18 @@ import { defineConfig } from 'rolldown';
 
 const programs = ['controller', 'speaker', 'ingress'] as const;
 
+// The speaker's heartbeat thread (speaker/liveness-sender.ts) runs from a bundle of its own beside dist/speaker.js.
+const entries = [
+  ...programs.map((name) => ({ input: `${name}/main.ts`, file: `dist/${name}.js` })),
+  { input: 'speaker/liveness-worker.ts', file: 'dist/liveness-worker.js' },
+];
+
 export default defineConfig(
-  programs.map((name) => ({
-    input: `${name}/main.ts`,
+  entries.map(({ input, file }) => ({
+    input,
     platform: 'node' as const,
     output: {
-      file: `dist/${name}.js`,
+      file,
       format: 'esm' as const,
       minify: true,
       // class and function names stay readable in logs and stack traces (Error subclasses, ApiException)

@@ -112,6 +112,16 @@ export class HeartbeatSender implements Sender {
   }
 }
 
+/**
+ * WORKER_MODULE is the sender thread's module beside this one: the source (liveness-worker.ts) when the
+ * program runs from its sources, the bundle dist/liveness-worker.js (rolldown.config.ts) when it runs from
+ * dist/speaker.js, as in the image.
+ */
+const WORKER_MODULE = new URL(
+  import.meta.url.endsWith('.ts') ? './liveness-worker.ts' : './liveness-worker.js',
+  import.meta.url,
+);
+
 /** WorkerData is what liveness-worker.ts starts from. */
 export interface WorkerData {
   self: string;
@@ -139,7 +149,7 @@ export class WorkerSender implements Sender {
   /** inThread makes the sender used instead when the worker fails. */
   constructor(data: WorkerData, inThread: () => HeartbeatSender, log?: Logger) {
     this.inThread = inThread;
-    const worker = new Worker(new URL('./liveness-worker.ts', import.meta.url), { workerData: data });
+    const worker = new Worker(WORKER_MODULE, { workerData: data });
     worker.unref();
     worker.on('error', (err) => {
       log?.warn({ err: err.message }, 'liveness sender thread failed: sending from the main thread');
