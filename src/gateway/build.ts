@@ -54,6 +54,7 @@ export const SUPPORTED_FEATURES = [
   'HTTPRoute303RedirectStatusCode',
   'HTTPRoute307RedirectStatusCode',
   'HTTPRoute308RedirectStatusCode',
+  'HTTPRouteBackendProtocolH2C',
   'HTTPRouteBackendProtocolWebSocket',
   'HTTPRouteBackendTimeout',
   'HTTPRouteHostRewrite',
