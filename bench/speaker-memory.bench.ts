@@ -123,11 +123,17 @@ interface Row {
   seconds: number;
 }
 
-async function sample(lab: Lab, phase: string, variant: string, seconds: number): Promise<Row> {
-  const row = await read(lab, phase, variant, seconds);
+async function sample(lab: Lab, phase: string, variant: string, seconds: number): Promise<void> {
+  let row: Row;
+  try {
+    row = await read(lab, phase, variant, seconds);
+  } catch (e) {
+    // a speaker restarted meanwhile (liveness under load): say so and go on, the other rows still count
+    log(`${phase} (${variant}): reading memory failed: ${e instanceof Error ? e.message : String(e)}`);
+    return;
+  }
   rows.push(row);
   log(`so far:\n${table(rows, nodes)}`);
-  return row;
 }
 
 async function read(lab: Lab, phase: string, variant: string, seconds: number): Promise<Row> {
