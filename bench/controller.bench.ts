@@ -26,6 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { repoRoot } from '../test/harness/paths.ts';
+import { parseVariants, type Variant } from './support/variants.ts';
 import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
@@ -47,22 +48,7 @@ const { values: flags } = parseArgs({
     'skip-baseline': { type: 'boolean', default: false },
   },
 });
-/** Variant is one controller program to measure: its entry point and extra environment. */
-interface Variant {
-  label: string;
-  entry: string;
-  env: Record<string, string>;
-}
-const variants: Variant[] = (flags.variants as string).split(',').map((label) => {
-  const [entry = '', ...settings] = label.trim().split('+');
-  return {
-    label: label.trim(),
-    entry,
-    env: Object.fromEntries(
-      settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    ),
-  };
-});
+const variants = parseVariants(flags.variants as string);
 const sizes = (flags.services as string).split(',').map((s) => Number(s.trim()));
 const concurrency = Number(flags.concurrency);
 if (sizes.some((n) => !Number.isInteger(n) || n < 1 || n > 60_000) || !(concurrency >= 1)) {

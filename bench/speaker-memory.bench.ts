@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Lab } from '../test/harness/netlab.ts';
 import { repoRoot } from '../test/harness/paths.ts';
+import { parseVariants, type Variant } from './support/variants.ts';
 import { COMPONENTS, IRONLB_NAMESPACE, listPods, type PodView } from '../test/lab/install.ts';
 
 const { values: f } = parseArgs({
@@ -60,22 +61,7 @@ const MANAGED_ENV = ['NODE_OPTIONS', 'MALLOC_ARENA_MAX'];
 const log = (m: string) => console.error(`[bench] ${m}`);
 const left = () => deadline - Date.now();
 
-/** Variant is one way to run the speaker: entry point and the managed environment settings. */
-interface Variant {
-  label: string;
-  entry: string;
-  env: Record<string, string>;
-}
-const variants: Variant[] = (f.variants as string).split(',').map((label) => {
-  const [entry = '', ...settings] = label.trim().split('+');
-  return {
-    label: label.trim(),
-    entry,
-    env: Object.fromEntries(
-      settings.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]),
-    ),
-  };
-});
+const variants = parseVariants(f.variants as string);
 
 /** Memory of one process, MiB. */
 interface Memory {
