@@ -110,8 +110,21 @@ async function echoFrom(url: string, what: string): Promise<EchoBody> {
 }
 
 /** settled waits for one announcer that every speaker agrees on, named by ServiceL2Status too. */
-async function settled(key: string, namespace: string, name: string): Promise<number> {
-  const owner = await stableAnnouncer(lab, key);
+async function settled(key: string, namespace: string, name: string, want?: number): Promise<number> {
+  // after a change, wait for the announcer it should lead to: until the speakers have seen the change, the old one
+  // is still the single announcer (and a settled state), so it cannot be told from a wrong outcome without waiting
+  const owner =
+    want === undefined
+      ? await stableAnnouncer(lab, key)
+      : await waitFor(
+          `node ${want} alone to announce "${key}"`,
+          async () => {
+            const a = await announcers(lab, key);
+            if (a.length === 1 && a[0] === want) return want;
+            throw new Error(`announced by ${JSON.stringify(a)}`);
+          },
+          { timeoutMs: 60_000, intervalMs: 250 },
+        );
   for (const n of lab.state.nodes) {
     const plan = await speakerPlan(lab, n.index);
     const s = plan?.services.find((x) => x.key === key);
@@ -317,7 +330,7 @@ describe('L2 mode', () => {
     // the endpoint moves to node 3: so does the address, and the client follows without forgetting anything
     await addPod('local-b', 3, 'l2-local');
     await removePod(podA);
-    expect(await settled(`${NS}/local`, NS, 'local')).toBe(3);
+    expect(await settled(`${NS}/local`, NS, 'local', 3)).toBe(3);
     await clientMacBecomes(ip, (m) => m === mac(3), "the client's entry to move to node 3");
     body = await echoFrom(urlOf(ip), 'an answer from the moved endpoint');
     expect(body.pod).toBe('local-b');
