@@ -14,13 +14,13 @@ import {
 import { compareHostSpecificity, gatewayHostMatches, intersectHostname, lookupOrder } from './hostnames.ts';
 import { encodeRule, gatewayMapText } from './render.ts';
 import type {
-  Condition,
   GatewayObject,
   GatewayRule,
   HTTPRouteObject,
   ListenerObject,
   ReferenceGrantObject,
 } from './types.ts';
+import { conds } from './conditions.test-helpers.ts';
 
 const CLASS = {
   metadata: { name: 'ironlb', generation: 1 },
@@ -98,8 +98,6 @@ function input(o: Partial<GatewayInput> & { secrets?: { ns: string; name: string
   };
 }
 
-const conds = (list: Condition[] | undefined): Record<string, string> =>
-  Object.fromEntries((list ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
 const routeConds = (b: GatewayBuild, key: string, i = 0): Record<string, string> =>
   conds(b.routeStatus.get(key)?.[i]?.conditions);
 const listenerConds = (b: GatewayBuild, gwKey: string, name: string): Record<string, string> =>

@@ -6,7 +6,8 @@ import { buildGateways, SUPPORTED_FEATURES, type GatewayBuild, type GatewayInput
 import { grpcMethodPath, grpcRouteAsHttp, type GRPCRouteObject } from './grpc.ts';
 import { encodeRule, gatewayMapText } from './render.ts';
 import { withGateways } from './table.ts';
-import type { Condition, GatewayObject, HTTPRouteObject, ListenerObject } from './types.ts';
+import type { GatewayObject, HTTPRouteObject, ListenerObject } from './types.ts';
+import { conds } from './conditions.test-helpers.ts';
 
 const OPTIONS = { httpPorts: { first: 10000, last: 10003 }, httpsPorts: { first: 10100, last: 10103 } };
 const SVC = 'pkg.Echo';
@@ -70,8 +71,6 @@ function input(o: Partial<GatewayInput>): GatewayInput {
   };
 }
 
-const conds = (list: Condition[] | undefined): Record<string, string> =>
-  Object.fromEntries((list ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
 const grpcConds = (b: GatewayBuild, key: string): Record<string, string> =>
   conds(b.grpcRouteStatus.get(key)?.[0]?.conditions);
 const rulesOf = (b: GatewayBuild, host = '*') =>

@@ -5,7 +5,8 @@ import type { RouteTable } from '../ingress/types.ts';
 import { buildGateways, type GatewayBuild, type GatewayInput } from './build.ts';
 import { withGateways } from './table.ts';
 import { GATEWAY_TLS_MAP, gatewayTlsMapText } from './tls-render.ts';
-import type { Condition, GatewayObject, ListenerObject, TLSRouteObject } from './types.ts';
+import type { GatewayObject, ListenerObject, TLSRouteObject } from './types.ts';
+import { conds } from './conditions.test-helpers.ts';
 
 const OPTIONS = {
   httpPorts: { first: 10000, last: 10003 },
@@ -94,8 +95,6 @@ function input(o: Partial<GatewayInput>): GatewayInput {
   };
 }
 
-const conds = (list: Condition[] | undefined): Record<string, string> =>
-  Object.fromEntries((list ?? []).map((c) => [c.type, `${c.status}/${c.reason}`]));
 const routeConds = (b: GatewayBuild, key: string): Record<string, string> =>
   conds(b.tlsRouteStatus.get(key)?.[0]?.conditions);
 const listener = (b: GatewayBuild, gwKey: string, name: string) =>
