@@ -537,7 +537,8 @@ describe('L2 mode', () => {
     const prober = new Prober(lab, 'client', urlOf(v4), { intervalMs: 10, timeoutMs: 1000 });
     cleanups.push(async () => void (await prober.stop()));
     await prober.waitOk(50);
-    const from = performance.timeOrigin + performance.now();
+    // the window's bounds on the prober's own clock, the clock of its records
+    const from = await prober.mark();
     // the node leaves the speaker DaemonSet: its pod is deleted, the kubelet sends SIGTERM
     await stopSpeaker(lab, owner);
     cleanups.push(async () => {
@@ -548,12 +549,13 @@ describe('L2 mode', () => {
     // the drained node then leaves: nothing it still received for the address would be answered
     await blockAddress(lab, owner, v4);
     await new Promise((r) => setTimeout(r, 1500));
+    const to = await prober.mark();
     const records = await prober.stop();
-    const w = failureWindow(records, from - 50, performance.timeOrigin + performance.now());
+    const w = failureWindow(records, from - 50, to);
     const failed = records
       .filter((r) => r.t >= from - 50 && !r.ok)
       .map((r) => `${(r.t - from).toFixed(0)} ms: ${r.err ?? r.status}`);
-    expect(w.sent, 'requests sent during the handoff').toBeGreaterThan(100);
+    expect(w.sent, `requests sent during the handoff (${prober.describe(from, to)})`).toBeGreaterThan(100);
     expect(failed, `failed requests (ms after SIGTERM); log: ${await speakerLog(lab, owner)}`).toEqual([]);
     const heir = nodeOfMac(lab, (await neighbour(lab, 'client', v4))?.lladdr);
     expect(heir).toBeDefined();

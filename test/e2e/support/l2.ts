@@ -195,6 +195,7 @@ export async function setCable(lab: Lab, i: number, up: boolean): Promise<void> 
 /** Prober is the open-loop HTTP client (prober.ts) running in a role's namespace. */
 export class Prober {
   readonly records: ProbeRecord[] = [];
+  private readonly marks: ((t: number) => void)[] = [];
   private readonly child: ChildProcess;
   private readonly ended: Promise<void>;
 
@@ -219,8 +220,9 @@ export class Prober {
     const lines = createInterface({ input: this.child.stdout as NodeJS.ReadableStream });
     lines.on('line', (l) => {
       try {
-        const r = JSON.parse(l) as ProbeRecord & { done?: boolean };
-        if (!r.done) this.records.push(r);
+        const r = JSON.parse(l) as ProbeRecord & { done?: boolean; mark?: number };
+        if (r.mark !== undefined) this.marks.shift()?.(r.mark);
+        else if (!r.done) this.records.push(r);
       } catch {
         /* not a record */
       }
@@ -234,6 +236,32 @@ export class Prober {
       timeoutMs,
       intervalMs: 50,
     });
+  }
+
+  /**
+   * mark returns "now" on the prober's own clock (the clock of its records' t), so a window of records can be
+   * bounded without comparing this process's clock with the prober's.
+   */
+  async mark(timeoutMs = 10_000): Promise<number> {
+    const t = new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(
+        () => reject(new Error(`the prober did not answer a mark in ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+      this.marks.push((v) => {
+        clearTimeout(timer);
+        resolve(v);
+      });
+    });
+    this.child.stdin?.write('mark\n');
+    return t;
+  }
+
+  /** describe summarises the records for a failure message: how many, and the first and last start times. */
+  describe(from: number, to: number): string {
+    const first = this.records[0]?.t;
+    const last = this.records[this.records.length - 1]?.t;
+    return `${this.records.length} records, first at ${first === undefined ? '-' : (first - from).toFixed(0)} ms, last at ${last === undefined ? '-' : (last - from).toFixed(0)} ms, window ${(to - from).toFixed(0)} ms`;
   }
 
   /** stop ends the prober (requests in flight finish) and returns every record, in start order. */

@@ -4,7 +4,10 @@
 // keep-alive: every request resolves the path anew, as a new client would), and prints one JSON line per
 // finished request: {"t": start (ms since the epoch, sub-ms), "ms": duration, "ok", "status", "pod", "err"}.
 // Stops on SIGTERM, SIGINT or when stdin closes, after the requests in flight finish; last line {"done":true}.
+// A line "mark" on stdin is answered with {"mark": now} on this process's clock, so that a caller can bound a
+// window of records without comparing two processes' clocks.
 import { request } from 'node:http';
+import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
 
 const { values } = parseArgs({
@@ -116,6 +119,9 @@ process.on('SIGTERM', stop);
 process.on('SIGINT', stop);
 process.stdin.on('end', stop);
 process.stdin.on('error', stop);
-process.stdin.resume();
+createInterface({ input: process.stdin }).on('line', (l) => {
+  if (l.trim() === 'mark')
+    process.stdout.write(JSON.stringify({ mark: Math.round(now() * 1000) / 1000 }) + '\n');
+});
 setTimeout(stop, Number(values['max-seconds']) * 1000).unref();
 tick();
