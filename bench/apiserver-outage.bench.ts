@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { start, stopPid, waitFor } from '../test/harness/exec.ts';
 import { ControlPlane } from '../test/harness/controlplane.ts';
+import { onShutdown } from './support/shutdown.ts';
 import { clients, createPool, ensureNamespace } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
@@ -50,16 +51,20 @@ function lines(file: string): Line[] {
 }
 
 let cp: ControlPlane | undefined;
-async function cleanup(): Promise<void> {
-  await stopAllControllers();
-  if (cp) await cp.stop();
-  cp = undefined;
-  removeControllerLogs();
-}
-process.on('SIGINT', () => void cleanup().finally(() => process.exit(130)));
+const dirs = new Set<string>();
+const cleanup = onShutdown(
+  async () => {
+    await stopAllControllers();
+    if (cp) await cp.stop();
+    cp = undefined;
+    removeControllerLogs();
+  },
+  { log, dirs },
+);
 
 try {
   const dir = mkdtempSync(join(existsSync('/dev/shm') ? '/dev/shm' : tmpdir(), 'ironlb-outage-'));
+  dirs.add(dir);
   cp = await ControlPlane.start({ dir, log });
   const c = clients(cp.kubeconfig);
   await ensureNamespace(c, CONFIG_NS);

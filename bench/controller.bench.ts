@@ -7,7 +7,8 @@
 //     control plane, the creation time in that same run, and the ratio to the baseline;
 //   - the controller's CPU seconds and peak RSS (/proc), its Service writes per Service, and the API server's
 //     CPU seconds in both runs (to see who the bottleneck is).
-// Not a test: no thresholds. Every process it starts is stopped at the end, also on error or Ctrl-C.
+// Not a test: no thresholds. Every process it starts is stopped, and its temporary directories removed, at the
+// end, also on error, Ctrl-C, SIGTERM (`timeout`) or SIGHUP.
 // etcd's data lives under --data-dir (default /dev/shm, so the shared disk's fsync latency does not decide the
 // figures; pass --data-dir /tmp to include it).
 //   node bench/controller.bench.ts [--services 1000,10000] [--concurrency 32] [--workers 4] [--data-dir DIR]
@@ -27,6 +28,7 @@ import { parseArgs } from 'node:util';
 import { ControlPlane } from '../test/harness/controlplane.ts';
 import { repoRoot } from '../test/harness/paths.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
+import { onShutdown } from './support/shutdown.ts';
 import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
@@ -197,8 +199,12 @@ function benchClients(kubeconfig: string): Clients {
   return c;
 }
 
+/** dirs are the control planes' directories, removed on the way out even when a start was interrupted */
+const dirs = new Set<string>();
+
 async function freshControlPlane(label: string): Promise<ControlPlane> {
   const dir = mkdtempSync(join(flags['data-dir'] as string, `ironlb-bench-${label}-`));
+  dirs.add(dir);
   const cp = await ControlPlane.start({ dir, log: (m) => log(m) });
   const c = clients(cp.kubeconfig);
   await ensureNamespace(c, SERVICE_NS);
@@ -374,16 +380,15 @@ function table(rows: Row[]): string {
   return [line(head), ...body.map(line)].join('\n');
 }
 
-async function cleanup(): Promise<void> {
-  await stopAllControllers();
-  if (current) await current.stop();
-  current = undefined;
-  removeControllerLogs();
-}
-
-process.on('SIGINT', () => {
-  void cleanup().finally(() => process.exit(130));
-});
+const shutdown = onShutdown(
+  async () => {
+    await stopAllControllers();
+    if (current) await current.stop();
+    current = undefined;
+    removeControllerLogs();
+  },
+  { log, dirs },
+);
 
 try {
   if (variants.some((v) => v.entry.startsWith('dist/'))) {
@@ -404,5 +409,5 @@ try {
       `(idle start-up before that: ${rows.map((r) => r.ctlCpuIdle.toFixed(1)).join(', ')} s).`,
   );
 } finally {
-  await cleanup();
+  await shutdown();
 }
