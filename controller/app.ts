@@ -133,12 +133,16 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
   // Secrets of our own namespace only (a namespaced Role), to report a BGPPeer whose password Secret is
   // missing, of the wrong type or without its key. Cached redacted: key names, never a value. Start does not
   // wait for it: with RBAC from before this watch (no Secret list/watch) the controller still allocates, and
-  // until the list succeeds passwordSecrets are reported as before (not at all); the refusal is logged.
+  // until the list succeeds passwordSecrets are reported as before (not at all); the refusal is logged once,
+  // naming the missing permission, and once more when the watch is allowed again.
   const secrets = new Informer<k8s.V1Secret>(kc, {
     name: 'secrets',
     path: `/api/v1/namespaces/${namespace}/secrets`,
     list: () => core.listNamespacedSecret({ namespace }),
     transform: (s) => redactSecret(s) as k8s.V1Secret,
+    refusedHint:
+      `the controller needs list and watch on secrets in namespace "${namespace}" to check BGPPeer password ` +
+      `Secrets: apply deploy/'s Role ironlb-controller (kubectl apply -k deploy); allocation goes on meanwhile`,
     log,
   });
   let secretsSynced = false;

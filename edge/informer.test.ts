@@ -82,6 +82,70 @@ describe('Informer backoff during an outage', () => {
   });
 });
 
+describe('Informer refused by the API server', () => {
+  it('warns once naming the fix, backs off with jitter, and says once when the watch is allowed', async () => {
+    const clock = new ManualClock(0);
+    const { log, lines } = recordingLog();
+    let allowed = false;
+    const informer = new Informer<k8s.V1Secret>(kubeConfig(), {
+      name: 'secrets',
+      path: '/api/v1/namespaces/ironlb-system/secrets',
+      // RBAC without list on secrets: the API server answers 403 until the Role is applied
+      list: async () => {
+        if (!allowed)
+          throw new k8s.ApiException(
+            403,
+            'Forbidden',
+            JSON.stringify({ message: 'secrets is forbidden: User "sa" cannot list resource "secrets"' }),
+            {},
+          );
+        return { apiVersion: 'v1', kind: 'SecretList', metadata: { resourceVersion: '' }, items: [] };
+      },
+      clock,
+      random: () => 0.9,
+      backoff: { baseMs: 200, capMs: 10_000, jitter: 0.2 },
+      log,
+      reachability: new Reachability(clock),
+      refusedHint: "apply deploy/'s Role",
+    });
+    await informer.start();
+    await settle();
+    const retries = () =>
+      lines.filter((l) => l.msg.startsWith('watch')).map((l) => Number(l.fields.retryInMs));
+    // ten minutes of refusals: follow every retry the informer schedules
+    while (clock.now() < 600_000) {
+      clock.advance(retries().at(-1) ?? NaN);
+      await settle();
+    }
+    const delays = retries();
+    // jittered (random 0.9: +16 %), doubling, then at the cap (jitter only shortens a capped delay)
+    expect(delays.slice(0, 4)).toEqual([232, 464, 928, 1856]);
+    expect(Math.max(...delays)).toBe(10_000);
+    expect(delays.length).toBeLessThan(70);
+    const warnings = lines.filter((l) => l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toBe(
+      "watch of secrets refused by the API server (apply deploy/'s Role); retrying with backoff (logged again when it is allowed)",
+    );
+    expect(warnings[0]?.fields.err).toBe(
+      'HTTP 403: secrets is forbidden: User "sa" cannot list resource "secrets"',
+    );
+    // no outage: the API server answered every time
+    expect(lines.some((l) => l.msg.startsWith('API server'))).toBe(false);
+
+    // the Role is applied: the next attempt lists, said once with how long it was refused
+    allowed = true;
+    clock.advance(10_000);
+    await settle();
+    const back = lines.filter((l) => l.msg.startsWith('watch of secrets allowed again after'));
+    expect(back).toHaveLength(1);
+    expect(back[0]?.level).toBe('info');
+    expect(Number(back[0]?.fields.refusedMs)).toBeGreaterThanOrEqual(600_000);
+    expect(back[0]?.fields.refusedAttempts).toBe(delays.length);
+    await informer.stop();
+  });
+});
+
 describe('isUnreachable', () => {
   it.each([
     [refused(), true],

@@ -3,7 +3,8 @@
 // resets only once a watch has proved healthy: it delivered an event, or it stayed up for a full backoff cap.
 // (Not on the client's `connect` event: that fires before every attempt, so resetting there kept the delay
 // at its first step through a whole outage.) An unreachable API server is logged once per process
-// (edge/reachability.ts), not once per retry.
+// (edge/reachability.ts), not once per retry; a watch the API server refuses (RBAC, a missing CRD) is logged
+// once when the refusals begin, with what to do about it, and once when the watch is allowed again.
 import * as k8s from '@kubernetes/client-node';
 import { backoffDelay, type BackoffOptions } from '../src/util/backoff.ts';
 import { realClock, type Clock } from './clock.ts';
@@ -31,6 +32,11 @@ export interface InformerOptions<T extends k8s.KubernetesObject> {
    * resourceVersion.
    */
   transform?: (obj: T) => T;
+  /**
+   * refusedHint tells the operator, in the one warning about a refused watch, what permission is missing and
+   * how to grant it (e.g. "apply deploy/'s Role").
+   */
+  refusedHint?: string;
 }
 
 const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
@@ -77,6 +83,11 @@ export class Informer<T extends k8s.KubernetesObject> {
   private stopped = false;
   private syncedResolve: (() => void) | undefined;
   private pendingRestart: { cancel(): void } | undefined;
+  /** refusedSince is when the API server began refusing this watch (undefined while it is allowed). */
+  private refusedSince: number | undefined;
+  private refusals = 0;
+  /** listed: the current attempt's list was answered (so a refusal, if any, came from the watch). */
+  private listed = false;
   /** synced resolves after the first successful list. */
   readonly synced: Promise<void>;
   /** restarts counts watch restarts after errors (for metrics and tests). */
@@ -91,6 +102,7 @@ export class Informer<T extends k8s.KubernetesObject> {
     const transform = options.transform ?? slimObject;
     const list = async () => {
       const result = await options.list();
+      this.listed = true;
       this.reachability.succeeded(this.options.log, { source: this.options.name });
       result.items = result.items.map(transform);
       return result;
@@ -148,11 +160,13 @@ export class Informer<T extends k8s.KubernetesObject> {
     // The client's start() resolves even when its list or watch failed (it reports those through 'error',
     // synchronously, before it resolves): only a start that reported no error listed and is watching.
     const failuresBefore = this.failures;
+    this.listed = false;
     try {
       await this.inner.start();
       if (this.failures !== failuresBefore || this.stopped) return;
       this.connectedAt = this.clock.now();
       this.reachability.succeeded(this.options.log, { source: this.options.name });
+      this.allowed();
       this.syncedResolve?.();
     } catch (err) {
       this.restartLater(err);
@@ -171,17 +185,15 @@ export class Informer<T extends k8s.KubernetesObject> {
     const delay = backoffDelay(this.attempts++, (this.options.random ?? Math.random)(), backoff);
     const message = errorMessage(err);
     if (isUnreachable(err)) {
+      // a refusal ends with an attempt that listed and was not refused (its watch may fail to connect)
+      if (this.listed) this.allowed();
       this.reachability.failed(this.options.log, { source: this.options.name, err: message });
       this.options.log?.debug(
         { informer: this.options.name, err: message, retryInMs: delay },
         'watch failed; restarting',
       );
     } else {
-      // the API server answered with a refusal (RBAC, a missing CRD): worth a line per (backed-off) attempt
-      this.options.log?.warn(
-        { informer: this.options.name, err: message, retryInMs: delay },
-        'watch failed; restarting',
-      );
+      this.refused(message, delay);
     }
     this.pendingRestart?.cancel();
     this.pendingRestart = this.clock.setTimeout(() => {
@@ -189,6 +201,35 @@ export class Informer<T extends k8s.KubernetesObject> {
       this.restarts++;
       void this.start();
     }, delay);
+  }
+
+  // refused: the API server answered with a refusal (RBAC, a missing CRD), which lasts until an operator acts:
+  // one warning saying what to do, then a debug line per (backed-off) attempt.
+  private refused(err: string, retryInMs: number): void {
+    this.refusals++;
+    const context = { informer: this.options.name, err, retryInMs };
+    if (this.refusedSince !== undefined) {
+      this.options.log?.debug(context, 'watch refused; restarting');
+      return;
+    }
+    this.refusedSince = this.clock.now();
+    const hint = this.options.refusedHint ? ` (${this.options.refusedHint})` : '';
+    this.options.log?.warn(
+      context,
+      `watch of ${this.options.name} refused by the API server${hint}; retrying with backoff (logged again when it is allowed)`,
+    );
+  }
+
+  // allowed: a start listed and is watching; ends a refusal, logged once with how long it lasted.
+  private allowed(): void {
+    if (this.refusedSince === undefined) return;
+    const refusedMs = this.clock.now() - this.refusedSince;
+    this.options.log?.info(
+      { informer: this.options.name, refusedMs, refusedAttempts: this.refusals },
+      `watch of ${this.options.name} allowed again after ${(refusedMs / 1000).toFixed(1)} s`,
+    );
+    this.refusedSince = undefined;
+    this.refusals = 0;
   }
 
   /** stop ends the watch and cancels any pending restart. */

@@ -1,12 +1,14 @@
 // A BGPPeer whose password Secret is missing, of the wrong type or without its key, and one naming a missing
 // BFDProfile, reported where users look (Valid condition, Event, `ironlb why`), by a controller that runs with
-// exactly the RBAC of deploy/rbac/controller.yaml: it reads Secrets of its own namespace and no other.
+// exactly the RBAC of deploy/rbac/controller.yaml: it reads Secrets of its own namespace and no other. With
+// RBAC from before that Secret watch the controller says once what is missing, and once when it is granted.
 import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../harness/exec.ts';
 import { ironlbWhy } from './support/objects.ts';
-import { controllerUser, deployedWorld, removeDeployRbac } from './support/rbac.ts';
+import { logLines } from './support/controller.ts';
+import { controllerUser, deployedWorld, removeDeployRbac, restoreDeployRole } from './support/rbac.ts';
 import { endWorlds, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -148,5 +150,52 @@ describe('controller: BGPPeer references', () => {
     expect(log).not.toContain(btoa(password));
     // and the controller wrote nothing it is not allowed to: no RBAC refusal in its log
     expect(log).not.toMatch(/HTTP 403/);
+  });
+
+  it('with RBAC from before the Secret watch, allocates, says once what is missing, and once when it is granted', async () => {
+    // the Role of older releases: the webhook certificate's Secret by name, no list/watch of all Secrets
+    const { env, ctl } = await deployedWorld(
+      c,
+      'oldrbac',
+      { lab: { addresses: ['192.0.2.112/28'] } },
+      { pkiDir, apiServer },
+      (r) => (r.resources?.includes('secrets') && !r.resourceNames ? undefined : r),
+    );
+    await env.service('web');
+    await env.waitIPs('web');
+    const restarts = async () =>
+      (await ctl.metric('ironlb_k8s_watch_restarts_total', { resource: 'secrets' })) ?? 0;
+    // five refused attempts: 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s of backoff (±20 %)
+    await waitFor('five refused Secret watches', async () => (await restarts()) >= 5, {
+      timeoutMs: 30_000,
+      intervalMs: 200,
+      log: ctl.log,
+    });
+    const about = (l: Record<string, unknown>) => l.informer === 'secrets';
+    const warnings = logLines(ctl).filter((l) => about(l) && l.level === 'warn');
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.msg).toContain('watch of secrets refused by the API server');
+    expect(warnings[0]?.msg).toContain(
+      `the controller needs list and watch on secrets in namespace "${env.configNs}"`,
+    );
+    expect(warnings[0]?.msg).toContain("apply deploy/'s Role ironlb-controller");
+    expect(warnings[0]?.err).toMatch(/HTTP 403: .*cannot list resource "secrets"/);
+    // later refusals are debug lines, each further apart
+    const retries = logLines(ctl)
+      .filter((l) => about(l) && l.msg === 'watch refused; restarting')
+      .map((l) => Number(l.retryInMs));
+    expect(retries.length).toBeGreaterThanOrEqual(3);
+    for (let i = 1; i < retries.length; i++) expect(retries[i]).toBeGreaterThan(retries[i - 1] ?? 0);
+
+    // the operator applies deploy/'s Role: the next attempt lists, said once
+    await restoreDeployRole(c, env.configNs);
+    const back = await waitFor(
+      'the Secret watch allowed again',
+      () => logLines(ctl).find((l) => about(l) && String(l.msg).startsWith('watch of secrets allowed again')),
+      { timeoutMs: 30_000, intervalMs: 200, log: ctl.log },
+    );
+    expect(back.level).toBe('info');
+    expect(Number(back.refusedMs)).toBeGreaterThan(5_000);
+    expect(logLines(ctl).filter((l) => about(l) && l.level === 'warn')).toHaveLength(1);
   });
 });

@@ -39,6 +39,26 @@ export function controllerUser(ns: string): string {
   return `system:serviceaccount:${ns}:ironlb-controller`;
 }
 
+/** deployDocs reads deploy/rbac/controller.yaml. */
+function deployDocs(): Doc[] {
+  const file = join(repoRoot, 'deploy/rbac/controller.yaml');
+  return parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Doc);
+}
+
+/**
+ * restoreDeployRole replaces the rules of the namespaced Role applyDeployRbac made in `ns` with those of
+ * deploy/ (what an operator does with `kubectl apply -k deploy` after running older RBAC).
+ */
+export async function restoreDeployRole(c: Clients, ns: string): Promise<void> {
+  const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
+  const role = deployDocs().find((d) => d.kind === 'Role');
+  if (!role) throw new Error('no Role in deploy/rbac/controller.yaml');
+  await rbac.patchNamespacedRole(
+    { name: role.metadata.name, namespace: ns, body: { rules: role.rules } },
+    k8s.setHeaderOptions('Content-Type', k8s.PatchStrategy.MergePatch),
+  );
+}
+
 /**
  * applyDeployRbac creates the controller's RBAC from deploy/ for namespace `ns`, each rule passed through
  * `rules` first (a test may take a permission away; undefined drops the rule), and returns the path of a
@@ -51,9 +71,7 @@ export async function applyDeployRbac(
   rules: (rule: RbacRule) => RbacRule | undefined = (r) => r,
 ): Promise<string> {
   const rbac = c.kc.makeApiClient(k8s.RbacAuthorizationV1Api);
-  const file = join(repoRoot, 'deploy/rbac/controller.yaml');
-  const docs = parseAllDocuments(readFileSync(file, 'utf8')).map((d) => d.toJS() as Doc);
-  for (const d of docs) {
+  for (const d of deployDocs()) {
     if (d.kind === 'ServiceAccount') continue;
     for (const s of d.subjects ?? []) s.namespace = ns;
     if (d.rules) d.rules = d.rules.flatMap((r) => rules(r) ?? []);
