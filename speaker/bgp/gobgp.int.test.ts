@@ -86,7 +86,15 @@ type FrrRoute = {
     largeCommunity?: { string?: string };
     locPrf?: number;
     nexthops?: Array<{ ip?: string }>;
+    stale?: boolean;
   }>;
+};
+
+/** FRR's `show bgp neighbors <address> json`, reduced to the graceful-restart fields we check. */
+type FrrNeighbor = {
+  bgpState?: string;
+  neighborCapabilities?: { gracefulRestart?: string };
+  gracefulRestartInfo?: { remoteGrMode?: string; rBit?: boolean };
 };
 
 describe.skipIf(!canRun)('gobgpd driven over gRPC, peering with FRR', () => {
@@ -105,6 +113,8 @@ describe.skipIf(!canRun)('gobgpd driven over gRPC, peering with FRR', () => {
       keepaliveTime: 3,
       connectTime: 5,
       families: { ipv4: true, ipv6: false },
+      // BGPPeer.enableGracefulRestart on the IPv4 session only: the IPv6 one shows the difference
+      gracefulRestart: true,
     },
     {
       address: ROUTER.v6,
@@ -200,6 +210,11 @@ describe.skipIf(!canRun)('gobgpd driven over gRPC, peering with FRR', () => {
     return (
       await run(['ip', '-n', ROUTER_NS, family === 'ipv4' ? '-4' : '-6', 'route', 'show', prefix])
     ).trim();
+  }
+
+  async function frrNeighbor(neighbor: string): Promise<FrrNeighbor | undefined> {
+    const out = JSON.parse(await vtysh(`show bgp neighbors ${neighbor} json`)) as Record<string, FrrNeighbor>;
+    return out[neighbor];
   }
 
   async function frrEstablished(neighbor: string): Promise<boolean> {
@@ -347,6 +362,14 @@ router bgp ${ROUTER.asn}
       expect(JSON.stringify(statuses)).not.toContain(MD5_KEY);
       expect(await frrEstablished(NODE.v4)).toBe(true);
       expect(await frrEstablished(NODE.v6)).toBe(true);
+      // enableGracefulRestart: the router sees the capability on the IPv4 session (restarting: R bit), and
+      // only there
+      const v4 = await frrNeighbor(NODE.v4);
+      expect(v4?.neighborCapabilities?.gracefulRestart).toBe('advertisedAndReceived');
+      expect(v4?.gracefulRestartInfo?.remoteGrMode).toBe('Restart');
+      expect((await frrNeighbor(NODE.v6))?.neighborCapabilities?.gracefulRestart).not.toBe(
+        'advertisedAndReceived',
+      );
       await waitFor('peer events for both sessions', async () =>
         peerStates.get(ROUTER.v4) === 'ESTABLISHED' && peerStates.get(ROUTER.v6) === 'ESTABLISHED'
           ? true
@@ -518,6 +541,14 @@ router bgp ${ROUTER.asn}
         async () => ((await frrEstablished(NODE.v4)) ? undefined : true),
         15_000,
       );
+      // graceful restart: the IPv4 route stays, stale, in the router's table and its kernel while gobgpd is
+      // gone (no NOTIFICATION: killed); the IPv6 session has none, so its route goes
+      const stale = (await frrRoute('ipv4', '198.51.100.10/32')).paths?.[0];
+      expect(stale?.stale).toBe(true);
+      expect(await kernelRoute('ipv4', '198.51.100.10/32')).toContain('proto bgp');
+      await waitFor('the IPv6 route (no graceful restart) withdrawn', async () =>
+        (await frrTable('ipv6')).routes?.['2001:db8:100::10/128'] === undefined ? true : undefined,
+      );
       await waitFor('generation 2', async () => (sidecar!.generation === 2 ? true : undefined));
       expect(readies.map((r) => [r.generation, r.fresh])).toEqual([
         [1, true],
@@ -536,6 +567,11 @@ router bgp ${ROUTER.asn}
       expect((await frrRoute('ipv6', '2001:db8:100::10/128')).paths?.[0]?.largeCommunity?.string).toBe(
         '64512:1:2',
       );
+      // the restarted gobgpd announced it again and sent End-of-RIB: no longer stale, never left the kernel
+      await waitFor('198.51.100.10/32 fresh again', async () =>
+        (await frrRoute('ipv4', '198.51.100.10/32')).paths?.[0]?.stale ? undefined : true,
+      );
+      expect(await kernelRoute('ipv4', '198.51.100.10/32')).toContain('proto bgp');
     },
     TIMEOUT_MS,
   );

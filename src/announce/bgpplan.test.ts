@@ -93,6 +93,17 @@ describe('planBgp: sessions', () => {
     expect(plan('n2', []).peers.map((p) => p.name)).toEqual(['router', 'router-v6']);
   });
 
+  it('turns enableGracefulRestart into a graceful-restart session, and only for that BGPPeer', () => {
+    const objects = base.map((o) =>
+      o.metadata.name === 'router-v6' ? { ...o, spec: { ...o.spec, enableGracefulRestart: true } } : o,
+    );
+    const p = plan('n2', [], {}, objects);
+    expect(p.peers.map((x) => [x.name, x.spec.gracefulRestart])).toEqual([
+      ['router', undefined],
+      ['router-v6', true],
+    ]);
+  });
+
   it('has no global settings (gobgpd need not run) when no BGPPeer selects the node', () => {
     const only = base.filter((o) => o.kind !== 'BGPPeer');
     const p = plan('n1', [svc('a/web', ['198.51.100.10'])], {}, only);

@@ -132,6 +132,7 @@ export function peerSpecOf(peer: Peer): PeerSpec {
     ...(peer.ebgpMultiHop ? { ebgpMultiHop: true } : {}),
     ...(peer.password !== undefined ? { password: peer.password } : {}),
     ...(peer.sourceAddress !== undefined ? { sourceAddress: peer.sourceAddress } : {}),
+    ...(peer.enableGracefulRestart ? { gracefulRestart: true } : {}),
   };
   return spec;
 }

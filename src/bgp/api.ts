@@ -63,9 +63,24 @@ export interface DeletePathRequest {
   readonly uuid: string;
 }
 
-/** AfiSafiRequest is the part of apipb.AfiSafi we set: which family the session negotiates. */
+/**
+ * AfiSafiRequest is the part of apipb.AfiSafi we set: which family the session negotiates, and (graceful
+ * restart) that the family's routes are kept across a restart (apipb.MpGracefulRestart).
+ */
 export interface AfiSafiRequest {
   readonly config: { readonly family: ApiFamily; readonly enabled: true };
+  readonly mp_graceful_restart?: { readonly config: { readonly enabled: true } };
+}
+
+/** GracefulRestartRequest is the part of apipb.GracefulRestart we set (BGPPeer.spec.enableGracefulRestart). */
+export interface GracefulRestartRequest {
+  readonly enabled: true;
+  /** restart_time: seconds the router keeps this node's routes while the session is down (RFC 4724). */
+  readonly restart_time: number;
+  /** deferral_time: seconds gobgpd waits for the router's End-of-RIB before sending its own routes anyway. */
+  readonly deferral_time: number;
+  /** local_restarting: the OPEN says "restarting, forwarding kept" (R and F bits), so stale routes stay until End-of-RIB. */
+  readonly local_restarting: true;
 }
 
 /** AddPeerRequest is apipb.AddPeerRequest with the fields IronLB sets (see buildAddPeerRequest). */
@@ -92,6 +107,7 @@ export interface AddPeerRequest {
       readonly passive_mode: false;
     };
     readonly afi_safis: readonly AfiSafiRequest[];
+    readonly graceful_restart?: GracefulRestartRequest;
   };
 }
 

@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { buildAddPeerRequest, buildStartBgpRequest, redactAddPeerRequest, type PeerSpec } from './peer.ts';
+import {
+  GRACEFUL_RESTART_DEFERRAL,
+  GRACEFUL_RESTART_TIME,
+  buildAddPeerRequest,
+  buildStartBgpRequest,
+  redactAddPeerRequest,
+  type PeerSpec,
+} from './peer.ts';
 
 const peer: PeerSpec = {
   address: '192.0.2.1',
@@ -36,6 +43,37 @@ describe('buildAddPeerRequest', () => {
     [{ address: 'router.example' }, 'Invalid peer "router.example": not an IP address'],
   ] as const)('rejects %o', (change, message) => {
     expect(() => buildAddPeerRequest({ ...peer, ...change })).toThrow(message);
+  });
+
+  it('sends no graceful restart unless asked', () => {
+    const request = buildAddPeerRequest({ ...peer, families: { ipv4: true, ipv6: true } });
+    expect(request.peer).not.toHaveProperty('graceful_restart');
+    expect(request.peer.afi_safis.map((a) => 'mp_graceful_restart' in a)).toEqual([false, false]);
+  });
+
+  it('with gracefulRestart, offers it for every family, restarting with forwarding kept', () => {
+    const request = buildAddPeerRequest({
+      ...peer,
+      gracefulRestart: true,
+      families: { ipv4: true, ipv6: true },
+    });
+    expect(request.peer.graceful_restart).toEqual({
+      enabled: true,
+      restart_time: GRACEFUL_RESTART_TIME,
+      deferral_time: GRACEFUL_RESTART_DEFERRAL,
+      local_restarting: true,
+    });
+    expect(request.peer.afi_safis).toEqual([
+      {
+        config: { family: { afi: 'AFI_IP', safi: 'SAFI_UNICAST' }, enabled: true },
+        mp_graceful_restart: { config: { enabled: true } },
+      },
+      {
+        config: { family: { afi: 'AFI_IP6', safi: 'SAFI_UNICAST' }, enabled: true },
+        mp_graceful_restart: { config: { enabled: true } },
+      },
+    ]);
+    expect(GRACEFUL_RESTART_TIME).toBe(120); // FRR's default restart time, which MetalLB keeps
   });
 
   it('redacts the password for logs without touching the request', () => {

@@ -39,7 +39,24 @@ export interface PeerSpec {
   readonly families: { readonly ipv4: boolean; readonly ipv6: boolean };
   /** description: free text shown by `gobgp neighbor`; e.g. the BGPPeer's name. */
   readonly description?: string;
+  /**
+   * gracefulRestart: BGP graceful restart (RFC 4724) on this session, MetalLB's BGPPeer.enableGracefulRestart:
+   * when the session drops without a NOTIFICATION (gobgpd killed, the speaker pod restarting), the router keeps
+   * this node's routes, marked stale, for GRACEFUL_RESTART_TIME seconds and drops them only if they are not
+   * announced again by then. See buildAddPeerRequest.
+   */
+  readonly gracefulRestart?: boolean;
 }
+
+/** GRACEFUL_RESTART_TIME is the restart time (seconds) a graceful-restart session announces: FRR's default, as in MetalLB. */
+export const GRACEFUL_RESTART_TIME = 120;
+
+/**
+ * GRACEFUL_RESTART_DEFERRAL is how long (seconds) a restarted gobgpd holds its routes back waiting for a
+ * router's End-of-RIB (RFC 4724 selection deferral). Routers send it right after the session comes up; the
+ * bound only matters for one that never does. gobgpd's own default is 360 s.
+ */
+export const GRACEFUL_RESTART_DEFERRAL = 10;
 
 /** DEFAULT_CONNECT_TIME is the connect retry (seconds) used when a peer gives none. */
 export const DEFAULT_CONNECT_TIME = 5;
@@ -57,7 +74,12 @@ function checkInteger(value: number, min: number, max: number, what: string, sub
  * buildAddPeerRequest renders the AddPeer request: neighbor address and ASNs (per-peer local_asn, so peers with
  * different myASN share one gobgpd), MD5 password if any, multihop, timers (connect_retry = connectTime, so a
  * session is retried within seconds, not 120 s; gobgpd 3.10 ignores idle_hold_time_after_reset over the API,
- * so it is not sent), remote port and source address, and the enabled families. Throws TypeError/RangeError
+ * so it is not sent), remote port and source address, and the enabled families. With gracefulRestart, the
+ * graceful restart capability for every family, restart time GRACEFUL_RESTART_TIME, and the OPEN always says
+ * "restarting, forwarding state kept" (R and F bits; gobgpd clears it once the router's End-of-RIB arrived):
+ * a new speaker cannot know whether the router still holds its predecessor's routes, and with the F bit unset
+ * the router would drop them the moment the session is back, before this speaker announced them again. Not
+ * sent: notification_enabled (RFC 8538; FRR's default is off, as MetalLB leaves it). Throws TypeError/RangeError
  * naming the peer.
  */
 export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
@@ -92,9 +114,13 @@ export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
     }
     sourceAddress = formatIPAddress(source);
   }
-  const afiSafis: AfiSafiRequest[] = [];
-  if (peer.families.ipv4) afiSafis.push({ config: { family: API_FAMILY.ipv4, enabled: true } });
-  if (peer.families.ipv6) afiSafis.push({ config: { family: API_FAMILY.ipv6, enabled: true } });
+  const gr = peer.gracefulRestart === true;
+  const afiSafis: AfiSafiRequest[] = (['ipv4', 'ipv6'] as const)
+    .filter((f) => peer.families[f])
+    .map((f) => ({
+      config: { family: API_FAMILY[f], enabled: true },
+      ...(gr ? { mp_graceful_restart: { config: { enabled: true } } } : {}),
+    }));
   return {
     peer: {
       conf: {
@@ -120,6 +146,16 @@ export function buildAddPeerRequest(peer: PeerSpec): AddPeerRequest {
         passive_mode: false,
       },
       afi_safis: afiSafis,
+      ...(gr
+        ? {
+            graceful_restart: {
+              enabled: true,
+              restart_time: GRACEFUL_RESTART_TIME,
+              deferral_time: GRACEFUL_RESTART_DEFERRAL,
+              local_restarting: true,
+            },
+          }
+        : {}),
     },
   };
 }

@@ -8,6 +8,7 @@ import addPathIpv6Aggregated from './testdata/add-path-ipv6-aggregated.json' wit
 import addPathIpv6 from './testdata/add-path-ipv6.json' with { type: 'json' };
 import addPeerEbgpMultihopDualstack from './testdata/add-peer-ebgp-multihop-dualstack.json' with { type: 'json' };
 import addPeerEbgp from './testdata/add-peer-ebgp.json' with { type: 'json' };
+import addPeerGracefulRestart from './testdata/add-peer-graceful-restart.json' with { type: 'json' };
 import addPeerIbgpMd5Ipv6 from './testdata/add-peer-ibgp-md5-ipv6.json' with { type: 'json' };
 import deletePath from './testdata/delete-path.json' with { type: 'json' };
 import deletePeer from './testdata/delete-peer.json' with { type: 'json' };
@@ -20,6 +21,7 @@ const golden: Record<string, unknown> = {
   'add-path-ipv6': addPathIpv6,
   'add-peer-ebgp-multihop-dualstack': addPeerEbgpMultihopDualstack,
   'add-peer-ebgp': addPeerEbgp,
+  'add-peer-graceful-restart': addPeerGracefulRestart,
   'add-peer-ibgp-md5-ipv6': addPeerIbgpMd5Ipv6,
   'delete-path': deletePath,
   'delete-peer': deletePeer,

@@ -89,5 +89,15 @@ export const goldenCases: Readonly<Record<string, () => unknown>> = {
       ebgpMultiHop: true,
       families: { ipv4: true, ipv6: true },
     }),
+  'add-peer-graceful-restart': () =>
+    buildAddPeerRequest({
+      address: '192.0.2.1',
+      peerASN: 64512,
+      myASN: 64513,
+      holdTime: 90,
+      keepaliveTime: 30,
+      families: { ipv4: true, ipv6: false },
+      gracefulRestart: true,
+    }),
   'delete-peer': () => buildDeletePeerRequest('2001:DB8:0::1'),
 };
