@@ -16,6 +16,7 @@ const requestTypes: Record<string, string> = {
   'add-peer-ebgp': 'AddPeer',
   'add-peer-ibgp-md5-ipv6': 'AddPeer',
   'add-peer-ebgp-multihop-dualstack': 'AddPeer',
+  'add-peer-graceful-restart': 'AddPeer',
   'delete-peer': 'DeletePeer',
 };
 
