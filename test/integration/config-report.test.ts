@@ -1,4 +1,6 @@
-// Dangling references reported where users look: the object's Valid condition, a Warning Event, and `ironlb why`.
+// Dangling references reported where users look: the object's Valid condition, a Warning Event, and
+// `ironlb why`; and cleared when the reference appears (L2Advertisement: a missing pool; BGPAdvertisement: a
+// missing pool or Community alias).
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../harness/exec.ts';
 import { ironlbWhy } from './support/objects.ts';
@@ -73,5 +75,92 @@ describe('controller: configuration problems', () => {
       async () => (await valid('typo'))?.status === 'True',
       { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
     );
+  });
+
+  it('reports a BGPAdvertisement naming a missing pool or Community alias until each appears', async () => {
+    const { env, ctl } = await world(c, kubeconfig, 'cfgbgpadv', { lab: { addresses: ['192.0.2.64/28'] } });
+    const group = { group: 'metallb.io', namespace: env.configNs };
+    const advs = { ...group, version: 'v1beta1', plural: 'bgpadvertisements' };
+    const adv = (name: string, spec: Record<string, unknown>) =>
+      c.custom.createNamespacedCustomObject({
+        ...advs,
+        body: {
+          apiVersion: 'metallb.io/v1beta1',
+          kind: 'BGPAdvertisement',
+          metadata: { name, namespace: env.configNs },
+          spec,
+        },
+      });
+    await adv('to-gone', { ipAddressPools: ['lab', 'gone'] });
+    await adv('tagged', { ipAddressPools: ['lab'], communities: ['tor-local'] });
+    const valid = (name: string, want: (c: Condition) => boolean, what: string) =>
+      waitFor(
+        `BGPAdvertisement "${name}" ${what}`,
+        async () => {
+          const o = (await c.custom.getNamespacedCustomObject({ ...advs, name })) as {
+            status?: { conditions?: Condition[] };
+          };
+          const v = o.status?.conditions?.find((x) => x.type === 'Valid');
+          return v && want(v) ? v : undefined;
+        },
+        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
+      );
+    const event = (name: string, reason: string) =>
+      waitFor(
+        `a ${reason} Event on BGPAdvertisement "${name}"`,
+        async () =>
+          (await c.core.listNamespacedEvent({ namespace: env.configNs })).items.find(
+            (e) => e.involvedObject.name === name && e.reason === reason,
+          ),
+        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
+      );
+
+    // 1. a missing pool: still in use for "lab", reported as dangling
+    const gone = await valid('to-gone', (v) => v.status === 'False', 'to report its missing pool');
+    expect(gone.reason).toBe('DanglingReference');
+    expect(gone.message).toContain('IPAddressPool "gone" named in spec.ipAddressPools does not exist');
+    const goneEvent = await event('to-gone', 'DanglingReference');
+    expect([goneEvent.type, goneEvent.involvedObject.kind, goneEvent.message]).toEqual([
+      'Warning',
+      'BGPAdvertisement',
+      gone.message,
+    ]);
+
+    // 2. a missing Community alias: rejected until the Community defines it
+    const tagged = await valid('tagged', (v) => v.status === 'False', 'to miss its Community alias');
+    expect(tagged.reason).toBe('MissingReference');
+    expect(tagged.message).toContain('community "tor-local" is neither a value');
+    const taggedEvent = await event('tagged', 'MissingReference');
+    expect([taggedEvent.type, taggedEvent.involvedObject.kind, taggedEvent.message]).toEqual([
+      'Warning',
+      'BGPAdvertisement',
+      tagged.message,
+    ]);
+
+    // 3. `ironlb why` of a Service from "lab" shows both
+    await env.service('web');
+    await env.waitIPs('web');
+    const why = ironlbWhy(kubeconfig, env, 'web');
+    expect(why).toContain(
+      `unresolved: BGPAdvertisement "to-gone": IPAddressPool "gone" named in spec.ipAddressPools`,
+    );
+    expect(why).toContain(`unresolved: BGPAdvertisement "tagged": community "tor-local"`);
+
+    // 4. the references appear: both turn Valid, and `ironlb why` no longer mentions them
+    await env.pool('gone', { addresses: ['192.0.2.96/28'] });
+    await c.custom.createNamespacedCustomObject({
+      ...group,
+      version: 'v1beta1',
+      plural: 'communities',
+      body: {
+        apiVersion: 'metallb.io/v1beta1',
+        kind: 'Community',
+        metadata: { name: 'aliases', namespace: env.configNs },
+        spec: { communities: [{ name: 'tor-local', value: '64512:100' }] },
+      },
+    });
+    await valid('to-gone', (v) => v.status === 'True', 'to turn Valid');
+    await valid('tagged', (v) => v.status === 'True', 'to turn Valid');
+    expect(ironlbWhy(kubeconfig, env, 'web')).not.toContain('BGPAdvertisement');
   });
 });
