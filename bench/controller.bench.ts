@@ -18,6 +18,9 @@
 // controller/main.ts the sources), optionally followed by environment settings: `dist/controller.js+MALLOC_ARENA_MAX=2`.
 // The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
 // users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384".
+// The variant `metallb` is MetalLB's controller (bench/support/metallb.ts: the release it names, built once from
+// the Go module proxy), measured the same way; it has no heap, writes or reconciles columns (NaN): compare its
+// modified/svc, what every watcher of Services sees.
 import * as k8s from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
@@ -29,6 +32,7 @@ import { ControlPlane } from '../test/harness/controlplane.ts';
 import { repoRoot } from '../test/harness/paths.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
 import { onShutdown } from './support/shutdown.ts';
+import { metallbController, startMetalLB, type MetalLBProcess } from './support/metallb.ts';
 import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
   removeControllerLogs,
@@ -70,6 +74,12 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12 here
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+/** rssMiB reads VmRSS (the resident set now) from /proc/<pid>/status. */
+function rssMiB(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 /** peakRssMiB reads VmHWM (the resident set's high-water mark) from /proc/<pid>/status. */
@@ -258,6 +268,24 @@ async function measure(n: number): Promise<Row[]> {
   return variantRows(baselineCreate, baselineApiCpu);
 }
 
+let metallb: MetalLBProcess | undefined;
+
+/** startMetalLBVariant starts MetalLB's controller on cp; it serves no IronLB metrics (metric: undefined). */
+async function startMetalLBVariant(
+  cp: ControlPlane,
+  variant: Variant,
+): Promise<Pick<ControllerProcess, 'pid' | 'metric'>> {
+  const logDir = mkdtempSync(join(tmpdir(), 'ironlb-bench-metallb-'));
+  dirs.add(logDir);
+  metallb = await startMetalLB(cp, {
+    namespace: CONFIG_NS,
+    binary: metallbController(log),
+    logDir,
+    env: variant.env,
+  });
+  return { pid: metallb.pid, metric: () => Promise.resolve(undefined) };
+}
+
 async function measureVariant(
   n: number,
   variant: Variant,
@@ -268,14 +296,17 @@ async function measureVariant(
   current = await freshControlPlane(`ctl-${n}`);
   const c = benchClients(current.kubeconfig);
   await createPool(c, CONFIG_NS, 'bench', ['10.200.0.0/16']);
-  const ctl: ControllerProcess = await startController({
-    kubeconfig: current.kubeconfig,
-    namespace: CONFIG_NS,
-    waitLeader: true,
-    entry: variant.entry,
-    env: variant.env,
-    extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
-  });
+  const ctl: Pick<ControllerProcess, 'pid' | 'metric'> =
+    variant.entry === 'metallb'
+      ? await startMetalLBVariant(current, variant)
+      : await startController({
+          kubeconfig: current.kubeconfig,
+          namespace: CONFIG_NS,
+          waitLeader: true,
+          entry: variant.entry,
+          env: variant.env,
+          extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
+        });
   const ctlCpuIdle = cpuSeconds(ctl.pid);
   const ctlRssIdle = peakRssMiB(ctl.pid);
   const watch = watchAssigned(c, n);
@@ -306,7 +337,7 @@ async function measureVariant(
     }
   }
   const heapMiB = ((await ctl.metric('ironlb_controller_nodejs_heap_size_used_bytes')) ?? NaN) / 2 ** 20;
-  const rssNowMiB = ((await ctl.metric('ironlb_controller_process_resident_memory_bytes')) ?? NaN) / 2 ** 20;
+  const rssNowMiB = rssMiB(ctl.pid);
   const apiCpu = cpuSeconds(current.state.pids.apiserver) - api0;
   const ctlCpu = cpuSeconds(ctl.pid) - ctl0;
   const ctlRss = peakRssMiB(ctl.pid);
@@ -315,6 +346,8 @@ async function measureVariant(
   const modifiedPerService = watch.modified() / n;
   watch.abort();
   await stopAllControllers();
+  await metallb?.stop();
+  metallb = undefined;
   await current.stop();
   current = undefined;
   return {
@@ -383,6 +416,7 @@ function table(rows: Row[]): string {
 const shutdown = onShutdown(
   async () => {
     await stopAllControllers();
+    await metallb?.stop();
     if (current) await current.stop();
     current = undefined;
     removeControllerLogs();
@@ -391,6 +425,7 @@ const shutdown = onShutdown(
 );
 
 try {
+  if (variants.some((v) => v.entry === 'metallb')) metallbController(log);
   if (variants.some((v) => v.entry.startsWith('dist/'))) {
     log('bundling the programs (npx rolldown -c)');
     const r = spawnSync('npx', ['rolldown', '-c'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
