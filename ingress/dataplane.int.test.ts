@@ -2,13 +2,10 @@
 // upstreams on loopback, route tables built from Ingress objects by the pure core. Loopback only, every
 // loop bounded, every process stopped. Run: npx vitest run ingress/dataplane.int.test.ts
 import http from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { emptyRouteTable } from '../src/ingress/build.ts';
 import type { IngressClassObject, IngressObject } from '../src/ingress/types.ts';
-import { startDataplane, type Dataplane } from './dataplane.ts';
+import type { Dataplane } from './dataplane.ts';
 import { createReconciler, type IngressSnapshot, type Reconciler } from './reconcile.ts';
 import {
   endpointSlice,
@@ -22,6 +19,7 @@ import {
   type TestPki,
   type Upstream,
 } from '../test/support/ingress-testkit.ts';
+import { startLoopbackDataplane, type LoopbackDataplane } from '../test/support/gateway-testkit.ts';
 
 const NS = 'default';
 const CLASS: IngressClassObject = {
@@ -32,7 +30,7 @@ const CLASS: IngressClassObject = {
 describe('HAProxy data plane (loopback)', () => {
   let ups: Upstream[] = [];
   let pki: TestPki;
-  let dir: string;
+  let plane: LoopbackDataplane | undefined;
   let dp: Dataplane;
   let rec: Reconciler;
   let httpPort: number;
@@ -47,8 +45,6 @@ describe('HAProxy data plane (loopback)', () => {
   beforeAll(async () => {
     ups = await Promise.all(['u1', 'u2', 'u3'].map(startUpstream));
     pki = makeTestPki();
-    dir = mkdtempSync(join(tmpdir(), 'ironlb-dp-'));
-    httpPort = await freePort();
     httpsPort = await freePort();
     baseIngresses = [
       ingress('main', {
@@ -117,12 +113,8 @@ describe('HAProxy data plane (loopback)', () => {
         tlsSecret(NS, 'wild-tls', pki.leaf(['*.wild.test'])),
       ],
     };
-    dp = await startDataplane(emptyRouteTable(), {
-      dir,
-      httpBinds: [`127.0.0.1:${httpPort}`],
-      httpsBinds: [`127.0.0.1:${httpsPort}`],
-      httpsPort,
-    });
+    plane = await startLoopbackDataplane(emptyRouteTable(), { name: 'dp', ingressHttpsPort: httpsPort });
+    ({ dp, ingressPort: httpPort } = plane);
     rec = createReconciler({ dataplane: dp });
     const first = await rec.reconcile(snapshot);
     expect(first.applied.mode).toBe('reload'); // the empty start has no backend slots yet
@@ -130,10 +122,9 @@ describe('HAProxy data plane (loopback)', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await dp?.stop();
+    await plane?.stop();
     await Promise.all(ups.map((u) => u.close()));
     pki?.cleanup();
-    if (dir) rmSync(dir, { recursive: true, force: true });
   }, 30_000);
 
   it('routes by host and path: Exact and Prefix precedence, longest match wins', async () => {

@@ -2,15 +2,17 @@
 // edge, Node upstreams on loopback, the table built from Gateway/HTTPRoute objects by the pure core and joined
 // to an Ingress table. Loopback only, every loop bounded, every process stopped.
 // Run: flock /tmp/ironlb-integration.lock npx vitest run --project integration ingress/gateway-dataplane.int.test.ts
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayObject, HTTPRouteObject, HTTPRouteRuleObject } from '../src/gateway/types.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
-import { startDataplane, type Dataplane } from './dataplane.ts';
-import { loopbackGatewayTable } from '../test/support/gateway-testkit.ts';
-import { freePort, request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
+import type { Dataplane } from './dataplane.ts';
+import {
+  gatewayPortBase,
+  loopbackGatewayTable,
+  startLoopbackDataplane,
+  type LoopbackDataplane,
+} from '../test/support/gateway-testkit.ts';
+import { request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 function route(
@@ -27,7 +29,7 @@ function route(
 
 describe('Gateway API through the HAProxy data plane (loopback)', () => {
   let ups: Upstream[] = [];
-  let dir: string;
+  let plane: LoopbackDataplane | undefined;
   let dp: Dataplane;
   let base: number;
   let ingressPort: number;
@@ -64,9 +66,7 @@ describe('Gateway API through the HAProxy data plane (loopback)', () => {
 
   beforeAll(async () => {
     ups = await Promise.all(['u1', 'u2', 'u3'].map(startUpstream));
-    dir = mkdtempSync(join(tmpdir(), 'ironlb-gwdp-'));
-    ingressPort = await freePort();
-    base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+): no clash with a client socket
+    base = gatewayPortBase();
     routes = [
       route(
         'main',
@@ -146,20 +146,13 @@ describe('Gateway API through the HAProxy data plane (loopback)', () => {
       // no hostnames: the listener's hostname; sectionName keeps it off the catch-all port-80 listener
       route('alt', [], [{ backendRefs: [{ name: 's2', port: 80 }] }], 'alt'),
     ];
-    dp = await startDataplane(table(), {
-      dir,
-      httpBinds: [`127.0.0.1:${ingressPort}`],
-      httpsBinds: [],
-      gatewayHttpBinds: [`127.0.0.1:${base}-${base + 3}`],
-      minBackendSlots: 8,
-      minServerSlots: 4,
-    });
+    plane = await startLoopbackDataplane(table(), { name: 'gwdp', gatewayBase: base });
+    ({ dp, ingressPort } = plane);
   }, 60_000);
 
   afterAll(async () => {
-    await dp?.stop();
+    await plane?.stop();
     await Promise.all(ups.map((u) => u.close()));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('routes by hostname and path precedence: Exact before the longest prefix', async () => {

@@ -3,28 +3,19 @@
 // the stream reached the backend unterminated), an HTTPS-terminating listener on the same Gateway port, and
 // the table built from Gateway/TLSRoute/HTTPRoute objects by the pure core. Loopback only, bounded loops.
 // Run: flock /tmp/ironlb-integration.lock npx vitest run --project integration ingress/gateway-tls.int.test.ts
-import { mkdtempSync, rmSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildGateways } from '../src/gateway/build.ts';
-import { withGateways } from '../src/gateway/table.ts';
 import type { GatewayObject, HTTPRouteObject, TLSRouteObject } from '../src/gateway/types.ts';
-import { snapshotResolver } from '../src/ingress/resolve.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
-import { startDataplane, type Dataplane } from './dataplane.ts';
+import type { Dataplane } from './dataplane.ts';
 import {
-  endpointSlice,
-  freePort,
-  makeTestPki,
-  service,
-  startUpstream,
-  tlsSecret,
-  type TestPki,
-  type Upstream,
-} from '../test/support/ingress-testkit.ts';
+  gatewayPortBase,
+  loopbackGatewayTable,
+  startLoopbackDataplane,
+  type LoopbackDataplane,
+} from '../test/support/gateway-testkit.ts';
+import { makeTestPki, startUpstream, type TestPki, type Upstream } from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 
@@ -73,7 +64,7 @@ describe('TLS passthrough by SNI through the HAProxy data plane (loopback)', () 
   let pki: TestPki;
   let pass: TlsUpstream[] = [];
   let plain: Upstream;
-  let dir: string;
+  let plane: LoopbackDataplane | undefined;
   let dp: Dataplane;
   let base: number;
   let tlsRoutes: TLSRouteObject[];
@@ -111,43 +102,17 @@ describe('TLS passthrough by SNI through the HAProxy data plane (loopback)', () 
     },
   };
 
-  const table = (): RouteTable => {
-    const snapshot = {
-      services: ['p1', 'p2', 'h'].map((s) => service(NS, s)),
-      endpointSlices: [
-        ...pass.flatMap((u, i) => endpointSlice(NS, `p${i + 1}`, [{ address: '127.0.0.1', port: u.port }])),
-        ...endpointSlice(NS, 'h', [{ address: '127.0.0.1', port: plain.port }]),
-      ],
-      secrets: [tlsSecret(NS, 'web-cert', web)],
-    };
-    const resolver = snapshotResolver(snapshot);
-    const build = buildGateways(
-      {
-        gatewayClasses: [
-          { metadata: { name: 'ironlb' }, spec: { controllerName: 'ironlb.io/gateway-controller' } },
-        ],
-        gateways: [gateway],
-        httpRoutes: [httpRoute],
-        tlsRoutes,
-        referenceGrants: [],
-        namespaces: [{ metadata: { name: NS } }],
-        services: snapshot.services,
-        resolver,
-        assignedPorts: new Map([[`${NS}/gw/443`, base + 8]]),
-        addresses: new Map(),
-      },
-      {
-        httpPorts: { first: base, last: base + 3 },
-        httpsPorts: { first: base + 4, last: base + 7 },
-        tlsPorts: { first: base + 8, last: base + 11 },
-      },
-    );
-    return withGateways(
-      { hosts: [], backends: [], certificates: [] } as unknown as RouteTable,
-      build,
-      resolver,
-    );
-  };
+  const table = (): RouteTable =>
+    loopbackGatewayTable({
+      ns: NS,
+      ports: { p1: pass[0]?.port ?? 0, p2: pass[1]?.port ?? 0, h: plain.port },
+      gateway,
+      httpRoutes: [httpRoute],
+      tlsRoutes,
+      certificates: { 'web-cert': web },
+      base,
+      assignedPorts: new Map([[`${NS}/gw/443`, base + 8]]),
+    }).table;
 
   beforeAll(async () => {
     pki = makeTestPki();
@@ -157,28 +122,18 @@ describe('TLS passthrough by SNI through the HAProxy data plane (loopback)', () 
       startTlsUpstream('p2', pki.leaf(['*.pass.test', 'x.y.pass.test'])),
     ]);
     plain = await startUpstream('h');
-    dir = mkdtempSync(join(tmpdir(), 'ironlb-gwtls-'));
-    base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports: no clash with a client socket
+    base = gatewayPortBase();
     tlsRoutes = [
       tlsRoute('a', ['a.pass.test'], [{ name: 'p1' }]),
       tlsRoute('rest', ['*.pass.test'], [{ name: 'p2' }]),
     ];
-    dp = await startDataplane(table(), {
-      dir,
-      httpBinds: [`127.0.0.1:${await freePort()}`],
-      httpsBinds: [],
-      gatewayHttpBinds: [`127.0.0.1:${base}-${base + 3}`],
-      gatewayHttpsBinds: [`127.0.0.1:${base + 4}-${base + 7}`],
-      gatewayTlsBinds: [`127.0.0.1:${base + 8}-${base + 11}`],
-      minBackendSlots: 8,
-      minServerSlots: 4,
-    });
+    plane = await startLoopbackDataplane(table(), { name: 'gwtls', gatewayBase: base, gatewayTls: true });
+    dp = plane.dp;
   }, 60_000);
 
   afterAll(async () => {
-    await dp?.stop();
+    await plane?.stop();
     await Promise.all([...pass.map((u) => u.close()), plain?.close()]);
-    rmSync(dir, { recursive: true, force: true });
     pki?.cleanup();
   });
 

@@ -3,19 +3,21 @@
 // Gateway/GRPCRoute/HTTPRoute objects by the pure core and joined to an Ingress table. Loopback only, every loop
 // bounded, every process stopped.
 // Run: flock /tmp/ironlb-integration.lock npx vitest run --project integration ingress/grpc-dataplane.int.test.ts
-import { mkdtempSync, rmSync } from 'node:fs';
 import http2 from 'node:http2';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GRPCRouteObject, GRPCRouteRuleObject } from '../src/gateway/grpc.ts';
 import type { GatewayObject, HTTPRouteObject } from '../src/gateway/types.ts';
 import type { RouteTable } from '../src/ingress/types.ts';
-import { startDataplane, type Dataplane } from './dataplane.ts';
-import { loopbackGatewayTable } from '../test/support/gateway-testkit.ts';
-import { freePort, request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
+import type { Dataplane } from './dataplane.ts';
+import {
+  gatewayPortBase,
+  loopbackGatewayTable,
+  startLoopbackDataplane,
+  type LoopbackDataplane,
+} from '../test/support/gateway-testkit.ts';
+import { request, startUpstream, type Upstream } from '../test/support/ingress-testkit.ts';
 
 const NS = 'default';
 const SERVICE = 'test.echo.Echo';
@@ -109,7 +111,7 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
   let servers: EchoServer[] = [];
   let web: Upstream;
   let h2web: http2.Http2Server;
-  let dir: string;
+  let plane: LoopbackDataplane | undefined;
   let dp: Dataplane;
   let base: number;
   let ingressPort: number;
@@ -168,9 +170,7 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
       res.end(JSON.stringify({ name: 'h2web', version: req.httpVersion })),
     );
     await new Promise<void>((resolve) => h2web.listen(0, '127.0.0.1', resolve));
-    dir = mkdtempSync(join(tmpdir(), 'ironlb-grpcdp-'));
-    ingressPort = await freePort();
-    base = 26000 + Math.floor(Math.random() * 6000); // below the ephemeral ports (32768+)
+    base = gatewayPortBase();
     grpcRoutes = [
       grpcRoute(
         'echo',
@@ -218,22 +218,15 @@ describe('GRPCRoute through the HAProxy data plane (h2c, loopback)', () => {
       ),
       grpcRoute('broken', ['broken.test'], [{ backendRefs: [{ name: 'g1', port: 80 }] }]),
     ];
-    dp = await startDataplane(table(), {
-      dir,
-      httpBinds: [`127.0.0.1:${ingressPort}`],
-      httpsBinds: [],
-      gatewayHttpBinds: [`127.0.0.1:${base}-${base + 3}`],
-      minBackendSlots: 8,
-      minServerSlots: 4,
-    });
+    plane = await startLoopbackDataplane(table(), { name: 'grpcdp', gatewayBase: base });
+    ({ dp, ingressPort } = plane);
   }, 60_000);
 
   afterAll(async () => {
-    await dp?.stop();
+    await plane?.stop();
     await Promise.all(servers.map((s) => s.close()));
     await web?.close();
     await new Promise<void>((resolve) => (h2web ? h2web.close(() => resolve()) : resolve()));
-    rmSync(dir, { recursive: true, force: true });
   });
 
   it('routes gRPC calls by exact method over h2c to HTTP/2 backends; an unrouted method is UNIMPLEMENTED', async () => {
