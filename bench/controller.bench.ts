@@ -16,6 +16,9 @@
 // --variants: the controller programs to compare, each measured on its own fresh control plane after the same
 // baseline: an entry point (dist/controller.js is the image's bundle, rebuilt first with `npx rolldown -c`;
 // controller/main.ts the sources), optionally followed by environment settings: `dist/controller.js+MALLOC_ARENA_MAX=2`.
+// The image's configuration (deploy/Dockerfile, deploy/controller.yaml) is
+// `dist/controller.js+MALLOC_ARENA_MAX=2+NODE_COMPILE_CACHE=dist/.compile-cache` (the bench makes that cache
+// after bundling, as the image build does).
 // The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
 // users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384".
 // The variant `metallb` is MetalLB's controller (bench/support/metallb.ts: the release it names, built once from
@@ -430,6 +433,16 @@ try {
     log('bundling the programs (npx rolldown -c)');
     const r = spawnSync('npx', ['rolldown', '-c'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`npx rolldown -c failed (exit ${r.status ?? r.signal})`);
+    // the image's V8 code cache (deploy/Dockerfile), made the same way: a variant with
+    // NODE_COMPILE_CACHE=dist/.compile-cache starts from it
+    log('making the compile cache dist/.compile-cache (node dist/controller.js --help)');
+    const cc = spawnSync(process.execPath, ['dist/controller.js', '--help'], {
+      cwd: repoRoot,
+      stdio: 'ignore',
+      env: { ...process.env, NODE_COMPILE_CACHE: 'dist/.compile-cache' },
+    });
+    if (cc.status !== 0)
+      throw new Error(`node dist/controller.js --help failed (exit ${cc.status ?? cc.signal})`);
   }
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...(await measure(n)));
