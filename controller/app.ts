@@ -24,6 +24,7 @@ import {
 } from './writers.ts';
 import { apiConditionWriter, ConfigReporter } from './config-report.ts';
 import { ParseCache, parseConfig } from '../src/config/parse.ts';
+import { slimService } from '../src/service/view.ts';
 import { passwordSecretNames, redactSecret } from '../src/config/secret.ts';
 
 /** ControllerOptions are the controller's settings (from flags). */
@@ -118,7 +119,9 @@ export function createController(deps: ProgramDeps<ControllerMetrics>, o: Contro
 
   const crd = (r: (typeof CONFIG_RESOURCES)[number]) =>
     metallbInformer<Obj>(kc, { namespace, resource: r, log });
-  const services = serviceInformer(kc, log);
+  // the cache keeps only what allocation, status writes and Events read of a Service (slimService): it grows
+  // with the number of Services in the cluster, of any type
+  const services = serviceInformer(kc, log, { transform: slimService });
   const core = kc.makeApiClient(k8s.CoreV1Api);
   const namespaces = new Informer<k8s.V1Namespace>(kc, {
     name: 'namespaces',

@@ -287,13 +287,21 @@ export function metallbInformer<T extends k8s.KubernetesObject>(
   });
 }
 
-/** serviceInformer watches every Service in the cluster. */
-export function serviceInformer(kc: k8s.KubeConfig, log?: Logger): Informer<k8s.V1Service> {
+/**
+ * serviceInformer watches every Service in the cluster; transform (default slimObject) slims each one before
+ * it is cached.
+ */
+export function serviceInformer(
+  kc: k8s.KubeConfig,
+  log?: Logger,
+  options: { transform?: (svc: k8s.V1Service) => k8s.V1Service } = {},
+): Informer<k8s.V1Service> {
   const core = kc.makeApiClient(k8s.CoreV1Api);
   return new Informer<k8s.V1Service>(kc, {
     name: 'services',
     path: '/api/v1/services',
     list: () => core.listServiceForAllNamespaces(),
     log,
+    transform: options.transform,
   });
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { canonicalSelector, isOurs, toServiceView } from './view.ts';
+import { canonicalSelector, isOurs, slimService, toServiceView } from './view.ts';
 
 function svc(
   opts: {
@@ -199,5 +199,107 @@ describe('canonicalSelector', () => {
         expect(canonicalSelector(reversed)).toBe(canonicalSelector(m));
       }),
     );
+  });
+});
+
+describe('slimService', () => {
+  const full = () => ({
+    ...svc({
+      annotations: {
+        'metallb.io/address-pool': 'lab',
+        'metallb.universe.tf/allow-shared-ip': 'k',
+        'kubectl.kubernetes.io/last-applied-configuration': '{"big":"copy"}',
+        'example.com/owner': 'team-a',
+      },
+      spec: {
+        externalTrafficPolicy: 'Local',
+        sessionAffinity: 'ClientIP',
+        internalTrafficPolicy: 'Cluster',
+        loadBalancerSourceRanges: ['10.0.0.0/8'],
+      },
+      ingress: [{ ip: '192.0.2.1', ipMode: 'VIP' }],
+    }),
+    metadata: {
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u1',
+      resourceVersion: '7',
+      generation: 2,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      labels: { app: 'web' },
+      annotations: { 'metallb.io/address-pool': 'lab', 'example.com/owner': 'team-a' },
+      managedFields: [{ manager: 'kubectl', fieldsV1: {} }],
+      finalizers: ['example.com/f'],
+    },
+  });
+
+  it('keeps identity, versions, our annotations, the read spec fields and the load balancer status', () => {
+    const slim = slimService(full());
+    expect(slim.metadata).toEqual({
+      name: 'web',
+      namespace: 'shop',
+      uid: 'u1',
+      resourceVersion: '7',
+      generation: 2,
+      creationTimestamp: '2025-01-01T00:00:00Z',
+      labels: { app: 'web' },
+      annotations: { 'metallb.io/address-pool': 'lab' },
+    });
+    expect(slim.spec).toEqual({
+      type: 'LoadBalancer',
+      ipFamilies: ['IPv4'],
+      externalTrafficPolicy: 'Local',
+      selector: { app: 'web' },
+      ports: [
+        { port: 80, protocol: 'TCP' },
+        { port: 53, protocol: 'UDP' },
+      ],
+    });
+    expect(slim.status).toEqual({ loadBalancer: { ingress: [{ ip: '192.0.2.1', ipMode: 'VIP' }] } });
+  });
+
+  it('gives toServiceView the same view as the full object', () => {
+    const key = fc.constantFrom(
+      'metallb.io/address-pool',
+      'metallb.io/loadBalancerIPs',
+      'metallb.io/allow-shared-ip',
+      'metallb.universe.tf/address-pool',
+      'metallb.universe.tf/loadBalancerIPs',
+      'metallb.universe.tf/allow-shared-ip',
+      'example.com/other',
+    );
+    const value = fc.constantFrom('lab', '192.0.2.7', '192.0.2.7,2001:db8::7', 'k', 'bad ip', '');
+    const spec = fc.record(
+      {
+        type: fc.constantFrom('LoadBalancer', 'ClusterIP', 'NodePort'),
+        loadBalancerClass: fc.constantFrom('ironlb.io/x', 'other'),
+        loadBalancerIP: fc.constantFrom('192.0.2.9', '2001:db8::9', 'nope'),
+        ipFamilies: fc.subarray(['IPv4', 'IPv6']),
+        ipFamilyPolicy: fc.constantFrom('SingleStack', 'PreferDualStack', 'RequireDualStack'),
+        clusterIPs: fc.subarray(['10.96.0.1', 'fd00::1']),
+        externalTrafficPolicy: fc.constantFrom('Local', 'Cluster'),
+        sessionAffinity: fc.constantFrom('None', 'ClientIP'),
+        ports: fc.array(
+          fc.record(
+            { port: fc.integer({ min: 1, max: 65535 }), protocol: fc.constantFrom('TCP', 'UDP', 'SCTP') },
+            { requiredKeys: ['port'] },
+          ),
+          { maxLength: 3 },
+        ),
+        selector: fc.dictionary(fc.constantFrom('app', 'tier'), fc.constantFrom('a', 'b')),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(fc.dictionary(key, value), spec, (annotations, s) => {
+        const original = { ...svc({ annotations }), spec: s };
+        expect(toServiceView(slimService(structuredClone(original)))).toEqual(toServiceView(original));
+      }),
+    );
+  });
+
+  it('leaves what is not an object as it is', () => {
+    expect(slimService(undefined)).toBeUndefined();
+    expect(slimService('x')).toBe('x');
   });
 });

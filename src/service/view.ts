@@ -2,7 +2,7 @@
 // a core/v1 Service; the allocator reads ServiceView.
 import { formatAddress, familyLabel, tryParseAddress } from '../address/address.ts';
 import type { IPFamily } from '../config/model.ts';
-import { ANNOTATIONS, deprecatedKey } from '../contracts/annotations.ts';
+import { ANNOTATIONS, DEPRECATED_PREFIX, STABLE_PREFIX, deprecatedKey } from '../contracts/annotations.ts';
 
 /** IPFamilyPolicy is spec.ipFamilyPolicy (SingleStack when unset). */
 export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -214,4 +214,68 @@ export function toServiceView(svc: unknown): ServiceView {
 export function isOurs(view: Pick<ServiceView, 'loadBalancerClass'>, lbClass?: string): boolean {
   if (lbClass === undefined || lbClass === '') return view.loadBalancerClass === undefined;
   return view.loadBalancerClass === lbClass;
+}
+
+/** SLIM_SPEC are the spec fields toServiceView and the controller read (ports are cut to protocol and port). */
+const SLIM_SPEC = [
+  'type',
+  'loadBalancerClass',
+  'loadBalancerIP',
+  'ipFamilies',
+  'ipFamilyPolicy',
+  'clusterIP',
+  'clusterIPs',
+  'externalTrafficPolicy',
+  'selector',
+] as const;
+/** SLIM_METADATA are the metadata fields kept: identity, versions, order of restores and selectors. */
+const SLIM_METADATA = [
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'creationTimestamp',
+  'labels',
+] as const;
+
+/**
+ * slimService returns the part of a Service-shaped object the controller reads, for its cache: metadata
+ * identity and versions, labels, the metallb.io/ and metallb.universe.tf/ annotations, the spec fields
+ * toServiceView reads (ports as protocol and port) and status.loadBalancer and status.conditions. Everything
+ * else (other annotations, managedFields, targetPorts, session affinity, …) is dropped, so a cached Service
+ * costs what allocation needs. toServiceView gives the same view of the result as of the original. Values are
+ * shared with the argument, not copied. O(size of the object).
+ */
+export function slimService<T>(svc: T): T {
+  if (!isJson(svc)) return svc;
+  const out: Json = { ...svc };
+  if (isJson(svc.metadata)) {
+    const m = svc.metadata;
+    const meta: Json = {};
+    for (const k of SLIM_METADATA) if (m[k] !== undefined) meta[k] = m[k];
+    if (isJson(m.annotations)) {
+      const ours = Object.entries(m.annotations).filter(
+        ([k]) => k.startsWith(STABLE_PREFIX) || k.startsWith(DEPRECATED_PREFIX),
+      );
+      if (ours.length > 0) meta.annotations = Object.fromEntries(ours);
+    }
+    out.metadata = meta;
+  }
+  if (isJson(svc.spec)) {
+    const s = svc.spec;
+    const spec: Json = {};
+    for (const k of SLIM_SPEC) if (s[k] !== undefined) spec[k] = s[k];
+    if (Array.isArray(s.ports))
+      spec.ports = s.ports.map((p) => (isJson(p) ? { protocol: p.protocol, port: p.port } : p));
+    out.spec = spec;
+  }
+  if (isJson(svc.status)) {
+    const { loadBalancer, conditions } = svc.status;
+    out.status = {
+      ...(loadBalancer !== undefined ? { loadBalancer } : {}),
+      ...(conditions !== undefined ? { conditions } : {}),
+    };
+  }
+  return out as T;
 }
