@@ -3,20 +3,13 @@
 // missing pool or Community alias).
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../harness/exec.ts';
-import { ironlbWhy } from './support/objects.ts';
+import { ironlbWhy, waitConfigCondition, waitObjectEvent, type ConfigCondition } from './support/objects.ts';
 import { endWorlds, world, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
 const c = worldClients(kubeconfig);
 
 afterAll(endWorlds);
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 
 describe('controller: configuration problems', () => {
   it('puts a Valid condition and an Event on an L2Advertisement naming a missing pool, and ironlb why shows it', async () => {
@@ -40,7 +33,7 @@ describe('controller: configuration problems', () => {
         `the Valid condition of L2Advertisement "${name}"`,
         async () => {
           const o = (await c.custom.getNamespacedCustomObject({ ...group, name })) as {
-            status?: { conditions?: Condition[] };
+            status?: { conditions?: ConfigCondition[] };
           };
           return o.status?.conditions?.find((x) => x.type === 'Valid');
         },
@@ -79,11 +72,11 @@ describe('controller: configuration problems', () => {
 
   it('reports a BGPAdvertisement naming a missing pool or Community alias until each appears', async () => {
     const { env, ctl } = await world(c, kubeconfig, 'cfgbgpadv', { lab: { addresses: ['192.0.2.64/28'] } });
-    const group = { group: 'metallb.io', namespace: env.configNs };
-    const advs = { ...group, version: 'v1beta1', plural: 'bgpadvertisements' };
+    const advs = { namespace: env.configNs, version: 'v1beta1', plural: 'bgpadvertisements' };
     const adv = (name: string, spec: Record<string, unknown>) =>
       c.custom.createNamespacedCustomObject({
         ...advs,
+        group: 'metallb.io',
         body: {
           apiVersion: 'metallb.io/v1beta1',
           kind: 'BGPAdvertisement',
@@ -93,49 +86,25 @@ describe('controller: configuration problems', () => {
       });
     await adv('to-gone', { ipAddressPools: ['lab', 'gone'] });
     await adv('tagged', { ipAddressPools: ['lab'], communities: ['tor-local'] });
-    const valid = (name: string, want: (c: Condition) => boolean, what: string) =>
-      waitFor(
-        `BGPAdvertisement "${name}" ${what}`,
-        async () => {
-          const o = (await c.custom.getNamespacedCustomObject({ ...advs, name })) as {
-            status?: { conditions?: Condition[] };
-          };
-          const v = o.status?.conditions?.find((x) => x.type === 'Valid');
-          return v && want(v) ? v : undefined;
-        },
-        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-      );
-    const event = (name: string, reason: string) =>
-      waitFor(
-        `a ${reason} Event on BGPAdvertisement "${name}"`,
-        async () =>
-          (await c.core.listNamespacedEvent({ namespace: env.configNs })).items.find(
-            (e) => e.involvedObject.name === name && e.reason === reason,
-          ),
-        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-      );
+    const valid = (name: string, want: (v: ConfigCondition) => boolean, what: string) =>
+      waitConfigCondition(c, { ...advs, name, log: ctl.log }, want, what);
+    // the Event says what the condition says, as a Warning on the BGPAdvertisement
+    const expectEvent = async (name: string, v: ConfigCondition) => {
+      const e = await waitObjectEvent(c, { namespace: env.configNs, name, reason: v.reason, log: ctl.log });
+      expect([e.type, e.involvedObject.kind, e.message]).toEqual(['Warning', 'BGPAdvertisement', v.message]);
+    };
 
     // 1. a missing pool: still in use for "lab", reported as dangling
     const gone = await valid('to-gone', (v) => v.status === 'False', 'to report its missing pool');
     expect(gone.reason).toBe('DanglingReference');
     expect(gone.message).toContain('IPAddressPool "gone" named in spec.ipAddressPools does not exist');
-    const goneEvent = await event('to-gone', 'DanglingReference');
-    expect([goneEvent.type, goneEvent.involvedObject.kind, goneEvent.message]).toEqual([
-      'Warning',
-      'BGPAdvertisement',
-      gone.message,
-    ]);
+    await expectEvent('to-gone', gone);
 
     // 2. a missing Community alias: rejected until the Community defines it
     const tagged = await valid('tagged', (v) => v.status === 'False', 'to miss its Community alias');
     expect(tagged.reason).toBe('MissingReference');
     expect(tagged.message).toContain('community "tor-local" is neither a value');
-    const taggedEvent = await event('tagged', 'MissingReference');
-    expect([taggedEvent.type, taggedEvent.involvedObject.kind, taggedEvent.message]).toEqual([
-      'Warning',
-      'BGPAdvertisement',
-      tagged.message,
-    ]);
+    await expectEvent('tagged', tagged);
 
     // 3. `ironlb why` of a Service from "lab" shows both
     await env.service('web');
@@ -149,8 +118,8 @@ describe('controller: configuration problems', () => {
     // 4. the references appear: both turn Valid, and `ironlb why` no longer mentions them
     await env.pool('gone', { addresses: ['192.0.2.96/28'] });
     await c.custom.createNamespacedCustomObject({
-      ...group,
-      version: 'v1beta1',
+      ...advs,
+      group: 'metallb.io',
       plural: 'communities',
       body: {
         apiVersion: 'metallb.io/v1beta1',

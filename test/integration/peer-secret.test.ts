@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../harness/exec.ts';
-import { ironlbWhy } from './support/objects.ts';
+import { ironlbWhy, waitConfigCondition, waitObjectEvent, type ConfigCondition } from './support/objects.ts';
 import { logLines } from './support/controller.ts';
 import { controllerUser, deployedWorld, removeDeployRbac, restoreDeployRole } from './support/rbac.ts';
 import { endWorlds, worldClients } from './support/world.ts';
@@ -21,13 +21,6 @@ afterAll(async () => {
   await endWorlds();
   await removeDeployRbac();
 });
-
-interface Condition {
-  type: string;
-  status: string;
-  reason: string;
-  message: string;
-}
 
 describe('controller: BGPPeer references', () => {
   it('reports a missing, mistyped or keyless password Secret and a missing BFDProfile, reading only its own namespace', async () => {
@@ -61,18 +54,8 @@ describe('controller: BGPPeer references', () => {
       });
     await peer('tor', { passwordSecret: { name: 'bgp-pass' } });
     await peer('fast-peer', { bfdProfile: 'fast' });
-    const valid = (name: string, want: (c: Condition) => boolean, what: string) =>
-      waitFor(
-        `BGPPeer "${name}" ${what}`,
-        async () => {
-          const o = (await c.custom.getNamespacedCustomObject({ ...peers, name })) as {
-            status?: { conditions?: Condition[] };
-          };
-          const v = o.status?.conditions?.find((x) => x.type === 'Valid');
-          return v && want(v) ? v : undefined;
-        },
-        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-      );
+    const valid = (name: string, want: (v: ConfigCondition) => boolean, what: string) =>
+      waitConfigCondition(c, { ...peers, name, log: ctl.log }, want, what);
     const secretKey = `${env.configNs}/bgp-pass`;
 
     // 1. missing Secret: rejected until it appears, with an Event
@@ -83,14 +66,12 @@ describe('controller: BGPPeer references', () => {
     );
     const bfd = await valid('fast-peer', (v) => v.reason === 'MissingReference', 'to miss its BFDProfile');
     expect(bfd.message).toContain('BFDProfile "fast" named in spec.bfdProfile does not exist');
-    const event = await waitFor(
-      'a MissingReference Event on BGPPeer "tor"',
-      async () =>
-        (await c.core.listNamespacedEvent({ namespace: env.configNs })).items.find(
-          (e) => e.involvedObject.name === 'tor' && e.reason === 'MissingReference',
-        ),
-      { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-    );
+    const event = await waitObjectEvent(c, {
+      namespace: env.configNs,
+      name: 'tor',
+      reason: 'MissingReference',
+      log: ctl.log,
+    });
     expect([event.type, event.involvedObject.kind, event.message]).toEqual([
       'Warning',
       'BGPPeer',

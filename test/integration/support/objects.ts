@@ -326,3 +326,50 @@ export function ironlbWhy(kubeconfig: string, env: TestEnv, name: string): strin
     env.lbClass,
   ]).stdout;
 }
+
+/** ConfigCondition is the Valid condition the controller writes on an advertisement or peer. */
+export interface ConfigCondition {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+/**
+ * waitConfigCondition waits until the Valid condition of metallb.io object `name` (of `plural`/`version` in
+ * namespace `namespace`) satisfies `want` (what: for the failure message), and returns it.
+ */
+export function waitConfigCondition(
+  c: Clients,
+  o: { plural: string; version: string; namespace: string; name: string; log?: string },
+  want: (v: ConfigCondition) => boolean,
+  what: string,
+): Promise<ConfigCondition> {
+  const { log, ...ref } = o;
+  return waitFor(
+    `${o.plural} "${o.name}" ${what}`,
+    async () => {
+      const obj = (await c.custom.getNamespacedCustomObject({ ...ref, group: 'metallb.io' })) as {
+        status?: { conditions?: ConfigCondition[] };
+      };
+      const v = obj.status?.conditions?.find((x) => x.type === 'Valid');
+      return v && want(v) ? v : undefined;
+    },
+    { timeoutMs: 15_000, intervalMs: 200, ...(log ? { log } : {}) },
+  );
+}
+
+/** waitObjectEvent waits for an Event with `reason` about the object `name` in `namespace`, and returns it. */
+export function waitObjectEvent(
+  c: Clients,
+  o: { namespace: string; name: string; reason: string; log?: string },
+): Promise<k8s.CoreV1Event> {
+  return waitFor(
+    `a ${o.reason} Event on "${o.namespace}/${o.name}"`,
+    async () =>
+      (await c.core.listNamespacedEvent({ namespace: o.namespace })).items.find(
+        (e) => e.involvedObject.name === o.name && e.reason === o.reason,
+      ),
+    { timeoutMs: 15_000, intervalMs: 200, ...(o.log ? { log: o.log } : {}) },
+  );
+}
