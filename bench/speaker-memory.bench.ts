@@ -373,7 +373,7 @@ try {
   }
 } finally {
   console.log(
-    `speaker memory benchmark: ${N} LoadBalancer Services (L2, 3 endpoints each), ${nodes.length} nodes, ` +
+    `speaker memory benchmark: ${N} LoadBalancer Services (L2, ${f['without-endpoints'] ? 'no endpoints' : '3 endpoints each'}), ${nodes.length} nodes, ` +
       `settle ${settleMs / 1000} s; DaemonSet originally ${original.command.join(' ')} ` +
       `${original.env.map((e) => `${e.name}=${e.value ?? ''}`).join(' ')}`,
   );
