@@ -10,11 +10,18 @@ import { EventRecorder } from '../edge/events.ts';
 import { Informer, errorMessage, metallbInformer, serviceInformer } from '../edge/informer.ts';
 import type { App, ProgramDeps } from '../edge/program.ts';
 import type { ElectionMode } from '../src/election/election.ts';
-import { nodeViews, peerAddresses, serviceViews, type SpeakerSnapshot } from '../src/announce/snapshot.ts';
+import {
+  nodeViews,
+  peerAddresses,
+  serviceViews,
+  slimSpeakerService,
+  type SpeakerSnapshot,
+} from '../src/announce/snapshot.ts';
 import type { Config } from '../src/config/model.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import { keepPasswordOnly } from '../src/config/secret.ts';
 import { CONFIG_RESOURCES } from '../src/contracts/resources.ts';
+import { slimEndpointSlice } from '../src/service/endpoints.ts';
 import type { Announcer } from './announcer.ts';
 import { startBgpSpeaker, type BgpSpeakerContext } from './bgp-speaker.ts';
 import { L2Announcer } from './l2-announcer.ts';
@@ -65,7 +72,9 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     kind: resource.kind,
     informer: metallbInformer<Obj>(kc, { namespace, resource, log }),
   }));
-  const services = serviceInformer(kc, log);
+  // the Service and EndpointSlice caches grow with the cluster (every Service, of any type, and its slices):
+  // they keep only what the snapshot, the Events and the conflict condition read
+  const services = serviceInformer(kc, log, { transform: slimSpeakerService });
   const nodes = new Informer<k8s.V1Node>(kc, {
     name: 'nodes',
     path: '/api/v1/nodes',
@@ -76,6 +85,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     name: 'endpointslices',
     path: '/apis/discovery.k8s.io/v1/endpointslices',
     list: () => discovery.listEndpointSliceForAllNamespaces(),
+    transform: slimEndpointSlice,
     log,
   });
   // BGP passwords: BGPPeer.spec.passwordSecret names a Secret in this namespace

@@ -4,6 +4,7 @@
 import type { Config } from '../config/model.ts';
 import { summariseEndpoints, type SliceView } from '../service/endpoints.ts';
 import { isOurs } from '../service/view.ts';
+import { isJsonObject, pickDefined, type JsonObject } from '../util/pick.ts';
 import type { AnnounceNode, AnnounceService } from './l2plan.ts';
 
 /** SpeakerSnapshot is everything a plan depends on, taken at one moment. */
@@ -29,6 +30,44 @@ export interface ServiceObject {
   metadata?: { name?: string; namespace?: string; labels?: Record<string, string> };
   spec?: { type?: string; loadBalancerClass?: string; externalTrafficPolicy?: string };
   status?: { loadBalancer?: { ingress?: { ip?: string }[] } };
+}
+
+/**
+ * SLIM_SERVICE_METADATA: what serviceViews reads (name, namespace, labels) and what the speaker's Events and
+ * AddressConflict condition name (uid, generation), with the version.
+ */
+const SLIM_SERVICE_METADATA = [
+  'name',
+  'namespace',
+  'uid',
+  'resourceVersion',
+  'generation',
+  'labels',
+] as const;
+/** SLIM_SERVICE_SPEC: the spec fields serviceViews reads. */
+const SLIM_SERVICE_SPEC = ['type', 'loadBalancerClass', 'externalTrafficPolicy'] as const;
+
+/**
+ * slimSpeakerService returns the part of a Service-shaped object the speaker reads, for its cache: metadata
+ * identity, version, generation and labels, spec.type, loadBalancerClass and externalTrafficPolicy, and the ip
+ * of each status.loadBalancer.ingress entry. Everything else (annotations, managedFields, ports, selector,
+ * cluster IPs, conditions, …) is dropped: the speaker caches every Service of the cluster, of any type.
+ * serviceViews gives the same views of the result as of the original. Values are shared with the argument,
+ * not copied. O(size of the object).
+ */
+export function slimSpeakerService<T>(svc: T): T {
+  if (!isJsonObject(svc)) return svc;
+  const out = pickDefined(svc, ['apiVersion', 'kind']);
+  if (isJsonObject(svc.metadata)) out.metadata = pickDefined(svc.metadata, SLIM_SERVICE_METADATA);
+  if (isJsonObject(svc.spec)) out.spec = pickDefined(svc.spec, SLIM_SERVICE_SPEC);
+  if (isJsonObject(svc.status)) {
+    const lb = svc.status.loadBalancer;
+    const slimLb: JsonObject = {};
+    if (isJsonObject(lb) && Array.isArray(lb.ingress))
+      slimLb.ingress = lb.ingress.map((i) => (isJsonObject(i) ? pickDefined(i, ['ip']) : i));
+    out.status = isJsonObject(lb) ? { loadBalancer: slimLb } : {};
+  }
+  return out as T;
 }
 
 /** nodeViews turns Nodes into what the election reads (name, labels, NetworkUnavailable). O(nodes). */

@@ -3,6 +3,7 @@
 import { formatAddress, familyLabel, tryParseAddress } from '../address/address.ts';
 import type { IPFamily } from '../config/model.ts';
 import { ANNOTATIONS, DEPRECATED_PREFIX, STABLE_PREFIX, deprecatedKey } from '../contracts/annotations.ts';
+import { isJsonObject, pickDefined, type JsonObject } from '../util/pick.ts';
 
 /** IPFamilyPolicy is spec.ipFamilyPolicy (SingleStack when unset). */
 export type IPFamilyPolicy = 'SingleStack' | 'PreferDualStack' | 'RequireDualStack';
@@ -48,8 +49,8 @@ export interface ServiceView {
   problems: string[];
 }
 
-type Json = Record<string, unknown>;
-const isJson = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Json = JsonObject;
+const isJson = isJsonObject;
 const strings = (v: unknown): Record<string, string> => {
   const out: Record<string, string> = {};
   if (isJson(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
@@ -252,8 +253,7 @@ export function slimService<T>(svc: T): T {
   const out: Json = { ...svc };
   if (isJson(svc.metadata)) {
     const m = svc.metadata;
-    const meta: Json = {};
-    for (const k of SLIM_METADATA) if (m[k] !== undefined) meta[k] = m[k];
+    const meta = pickDefined(m, SLIM_METADATA);
     if (isJson(m.annotations)) {
       const ours = Object.entries(m.annotations).filter(
         ([k]) => k.startsWith(STABLE_PREFIX) || k.startsWith(DEPRECATED_PREFIX),
@@ -264,8 +264,7 @@ export function slimService<T>(svc: T): T {
   }
   if (isJson(svc.spec)) {
     const s = svc.spec;
-    const spec: Json = {};
-    for (const k of SLIM_SPEC) if (s[k] !== undefined) spec[k] = s[k];
+    const spec = pickDefined(s, SLIM_SPEC);
     if (Array.isArray(s.ports))
       spec.ports = s.ports.map((p) => (isJson(p) ? { protocol: p.protocol, port: p.port } : p));
     out.spec = spec;
