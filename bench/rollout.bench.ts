@@ -7,6 +7,11 @@
 // log lines about membership and announcements, on one time line.
 //
 //   node bench/rollout.bench.ts --attach .lab [--rounds 3] [--trace] [--pcap FILE] [--json FILE]
+//                               [--bgp [--graceful-restart]]
+//
+// With --bgp the time line also shows every change of the router's kernel route to the BGP Service's address
+// (`ip monitor route` in the router: which nodes are its ECMP next hops, when). --graceful-restart re-creates
+// the lab's BGPPeers with enableGracefulRestart (an immutable field) for the run, and restores them after.
 //
 // Needs a running lab (`make lab`) with IronLB installed from deploy/ (test/lab/install.ts); deploys the echo
 // app (one pod per node) and the Service in its own namespace and removes them at the end. Bounded: --rounds
@@ -40,6 +45,7 @@ const { values: f } = parseArgs({
     pcap: { type: 'string' },
     'echo-cpu': { type: 'string', default: ECHO_CPU_REQUEST },
     bgp: { type: 'boolean', default: false },
+    'graceful-restart': { type: 'boolean', default: false },
     json: { type: 'string' },
     'max-minutes': { type: 'string', default: '15' },
     help: { type: 'boolean', short: 'h' },
@@ -52,7 +58,9 @@ if (f.help || !f.attach) {
   --trace          print every round's time line: ARP frames for the address and the speakers' log lines
   --pcap FILE      also write the client's frames (ARP, TCP to the address) to FILE with tcpdump
   --echo-cpu Q     the echo pods' CPU request (${ECHO_CPU_REQUEST}; none: BestEffort pods)
-  --bgp            also probe a Service of the BGP pool from behind the router (host "ext"), same client
+  --bgp            also probe a Service of the BGP pool from behind the router (host "ext"), same client,
+                   and trace the router's route to it
+  --graceful-restart  (with --bgp) the lab's BGPPeers get enableGracefulRestart for the run
   --json FILE      also write every round's figures as JSON
   --max-minutes M  stop starting rounds after this long (15)`);
   process.exit(f.help ? 0 : 2);
@@ -182,8 +190,81 @@ async function createService(
     .catch(() => undefined);
 }
 
+/** RouteMonitor records the router's kernel route changes for one address (`ip monitor route`). */
+class RouteMonitor {
+  readonly changes: { t: number; s: string }[] = [];
+  private child: ChildProcess | undefined;
+
+  start(lab: Lab, ip: string): void {
+    this.child = spawn('ip', ['-n', lab.ns('router'), 'monitor', 'route'], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let current: { t: number; s: string } | undefined;
+    createInterface({ input: this.child.stdout as NodeJS.ReadableStream }).on('line', (line) => {
+      if (/^\s/.test(line)) {
+        // a next hop of the multipath route on the line before
+        if (current) current.s += ` | ${line.trim().replace(/^nexthop /, '')}`;
+        return;
+      }
+      current = undefined;
+      const words = line.split(' ');
+      if (words[0] === ip || (words[0] === 'Deleted' && words[1] === ip)) {
+        current = { t: now(), s: `ROUTER route ${line.trim()}` };
+        this.changes.push(current);
+      }
+    });
+  }
+
+  stop(): void {
+    this.child?.kill('SIGTERM');
+  }
+}
+
+/**
+ * setGracefulRestart re-creates every BGPPeer of the lab whose enableGracefulRestart is not `on` with it set to
+ * `on` (the field is immutable: delete, then create).
+ */
+async function setGracefulRestart(lab: Lab, on: boolean): Promise<void> {
+  const list = JSON.parse(
+    await lab.kubectl(['-n', IRONLB_NAMESPACE, 'get', 'bgppeers.metallb.io', '-o', 'json']),
+  ) as {
+    items: {
+      metadata: Record<string, unknown>;
+      spec: Record<string, unknown>;
+      apiVersion: string;
+      kind: string;
+    }[];
+  };
+  for (const peer of list.items) {
+    if ((peer.spec.enableGracefulRestart === true) === on) continue;
+    const { name, namespace, labels, annotations } = peer.metadata;
+    const body = {
+      apiVersion: peer.apiVersion,
+      kind: peer.kind,
+      metadata: { name, namespace, ...(labels ? { labels } : {}), ...(annotations ? { annotations } : {}) },
+      spec: { ...peer.spec, enableGracefulRestart: on },
+    };
+    await lab.kubectl(['-n', IRONLB_NAMESPACE, 'delete', 'bgppeers.metallb.io', String(name), '--wait=true']);
+    await lab.kubectl(['apply', '-f', '-'], JSON.stringify(body));
+    log(`bench: BGPPeer "${String(name)}" re-created with enableGracefulRestart: ${on}`);
+  }
+}
+
+/** waitForRouterPaths waits until the router's route to ip has one next hop per node. */
+async function waitForRouterPaths(lab: Lab, ip: string, timeoutMs = 90_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const out = (await lab.exec('router', ['ip', 'route', 'show', ip])).stdout;
+    const hops = out.includes('nexthop') ? (out.match(/nexthop/g) ?? []).length : out.trim() ? 1 : 0;
+    if (hops === lab.state.nodes.length) return;
+    if (Date.now() > deadline)
+      throw new Error(`router has ${hops} next hops for ${ip}, not ${lab.state.nodes.length}`);
+    await sleep(500);
+  }
+}
+
 const INTERESTING =
-  /membership|announcing|stopped announcing|speaker started|leaving|taking over|conflict|in use|late/;
+  /membership|announcing|stopped announcing|speaker started|leaving|taking over|conflict|in use|late|BGP session|withdrew|keeping paths|gobgpd/;
 
 async function main(): Promise<void> {
   const lab = Lab.attach(f.attach as string, log);
@@ -192,6 +273,8 @@ async function main(): Promise<void> {
   let pcap: ChildProcess | undefined;
   let prober: Prober | undefined;
   let bgpProber: Prober | undefined;
+  const routes = new RouteMonitor();
+  let restorePeers = false;
   const results: Round[] = [];
   try {
     await ensureIronLB(lab, log);
@@ -229,6 +312,16 @@ async function main(): Promise<void> {
       const [bgpIP] = await serviceIPs(lab, NS, `${SVC}-bgp`);
       if (!bgpIP) throw new Error(`Service "${NS}/${SVC}-bgp" got no address`);
       log(`bench: Service "${NS}/${SVC}-bgp" (BGP pool) has ${bgpIP}, probed from behind the router`);
+      if (f['graceful-restart']) {
+        restorePeers = true;
+        await setGracefulRestart(lab, true);
+      }
+      await waitForRouterPaths(lab, bgpIP);
+      log(
+        `bench: the router has a path to ${bgpIP} through every node; graceful restart ` +
+          `${f['graceful-restart'] ? 'on' : 'off'}`,
+      );
+      routes.start(lab, bgpIP);
       bgpProber = new Prober(lab, 'ext', urlOf(bgpIP), { intervalMs: 10, timeoutMs: 1000 });
       await bgpProber.waitOk(50, 60_000);
     }
@@ -266,6 +359,10 @@ async function main(): Promise<void> {
                 lab.state.nodes.find((n) => n.index === nodeOfMac(lab, x.src))?.name ?? x.src
               }`,
             })),
+          ...routes.changes.filter((x) => x.t >= from && x.t < to),
+          ...(bgpProber?.records ?? [])
+            .filter((x) => x.t >= from && x.t < to && !x.ok)
+            .map((x) => ({ t: x.t, s: `BGP REQUEST FAILED ${x.err ?? x.status}` })),
           ...logs.lines
             .filter((x) => x.t >= from && x.t < to && INTERESTING.test(x.msg))
             .map((x) => ({ t: x.t, s: `${x.node}: ${x.msg} ${x.detail}` })),
@@ -297,6 +394,8 @@ async function main(): Promise<void> {
   } finally {
     await prober?.stop();
     await bgpProber?.stop();
+    routes.stop();
+    if (restorePeers) await setGracefulRestart(lab, false).catch((e: unknown) => log(`bench: ${String(e)}`));
     logs.stop();
     await cap.stop();
     pcap?.kill('SIGTERM');
@@ -307,6 +406,7 @@ async function main(): Promise<void> {
       'timeout) to an ETP Cluster Service announced by L2',
   );
   console.log(`echo pods: ${echoCpu ? `${echoCpu} CPU requested` : 'BestEffort (no CPU request)'}`);
+  if (f.bgp) console.log(`BGP peers: graceful restart ${f['graceful-restart'] ? 'on' : 'off'}`);
   for (const r of results)
     console.log(
       `rollout #${r.round}: ${(r.rolledMs / 1000).toFixed(1)} s, L2 ${r.requests.failed}/${r.requests.sent} failed` +
@@ -316,6 +416,13 @@ async function main(): Promise<void> {
   const failed = results.reduce((a, r) => a + r.requests.failed, 0);
   const sent = results.reduce((a, r) => a + r.requests.sent, 0);
   console.log(`total: ${failed}/${sent} requests failed over ${results.length} rollouts (target 0)`);
+  if (f.bgp) {
+    const bgpFailed = results.reduce((a, r) => a + (r.bgp?.failed ?? 0), 0);
+    const bgpSent = results.reduce((a, r) => a + (r.bgp?.sent ?? 0), 0);
+    console.log(
+      `total BGP: ${bgpFailed}/${bgpSent} requests failed over ${results.length} rollouts (target 0)`,
+    );
+  }
   if (f.json) writeFileSync(f.json, JSON.stringify(results, null, 2));
 }
 

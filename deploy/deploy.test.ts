@@ -749,6 +749,16 @@ describe('workloads and RBAC', () => {
     expect(Number(seconds)).toBeLessThan(speaker.spec.terminationGracePeriodSeconds as number);
   });
 
+  it('gobgpd is killed on SIGTERM, so its sessions end without a NOTIFICATION (graceful restart keeps the routes)', () => {
+    const speaker = byName('ironlb-speaker');
+    const gobgpd = containers(speaker.spec).find((c) => c.name === 'gobgpd') as { command?: string[] };
+    const [shell, flag, script] = gobgpd.command ?? [];
+    expect([shell, flag]).toEqual(['/bin/sh', '-c']);
+    expect(script).toContain('/usr/bin/gobgpd -p --api-hosts 127.0.0.1:50051 --pprof-disable');
+    expect(script).toContain("trap 'kill -KILL $!' TERM");
+    expect(script).toContain('wait $!');
+  });
+
   it('the webhook covers every writable metallb.io kind but the status objects', () => {
     const hook = manifests.find((m) => m.doc.kind === 'ValidatingWebhookConfiguration')!.doc;
     const covered = (hook.webhooks as { rules: { resources: string[] }[] }[])

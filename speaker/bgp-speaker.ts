@@ -18,7 +18,8 @@ import type { Announcer } from './announcer.ts';
 import { planBgp, type BgpPlan, type PlannedPeer } from '../src/announce/bgpplan.ts';
 import { planAdoption, planPaths } from '../src/bgp/plan.ts';
 import { buildExportAssignment, buildExportPolicy, changedExclusions } from '../src/bgp/policy.ts';
-import type { GlobalSpec, PeerSpec } from '../src/bgp/peer.ts';
+import { planGracefulStop, type NodeState } from '../src/bgp/graceful.ts';
+import { GRACEFUL_RESTART_TIME, type GlobalSpec, type PeerSpec } from '../src/bgp/peer.ts';
 import { formatPrefix } from '../src/bgp/prefix.ts';
 import type { PathUuid } from '../src/bgp/uuid.ts';
 import type { PeerEvent } from '../src/bgp/status.ts';
@@ -57,12 +58,22 @@ export interface BgpSpeakerContext {
   clock?: Clock;
 }
 
+/**
+ * GRACEFUL_STOP_WAIT_MS: how long a stopping speaker that keeps its paths waits for its gobgpd container to go
+ * (deploy/speaker.yaml: 3 s after the pod's deletion), within the pod's 15 s grace period.
+ */
+const GRACEFUL_STOP_WAIT_MS = 8_000;
+
+/** NODE_READ_TIMEOUT_MS bounds the read of this Node on stop (whether the node is leaving). */
+const NODE_READ_TIMEOUT_MS = 2_000;
+
 /** CONVERGE_BACKOFF: a failed converge is retried after 0.5 s, doubling up to 30 s. */
 const CONVERGE_BACKOFF = { baseMs: 500, capMs: 30_000, jitter: 0.1 };
 
 /**
  * BgpSpeaker is the running BGP side, the BGP Announcer: plan is planBgp on the snapshot, apply converges
- * peers and paths on it (cheap when nothing changed), stop withdraws this node's paths (graceful) and stops
+ * peers and paths on it (cheap when nothing changed), stop withdraws this node's paths (or, with graceful
+ * restart on every session and the node staying, leaves them to the routers: planGracefulStop) and stops
  * gobgpd if it was spawned.
  */
 export type BgpSpeaker = Announcer<BgpPlan>;
@@ -606,19 +617,69 @@ class GobgpSpeaker implements BgpSpeaker {
     await this.#sidecarStarting?.catch(() => undefined);
     const sidecar = this.#sidecar;
     if (sidecar) {
-      // withdraw first, so the routers move traffic away before the sessions close
-      await this.#exclusive(async () => {
-        const n = this.#applied.paths.size;
-        for (const [key, uuid] of this.#applied.paths) {
-          await sidecar.client.deletePath(uuid).catch(() => undefined);
-          this.#applied.paths.delete(key);
-        }
-        this.#log.info({ paths: n }, 'withdrew every path before stopping');
-      }).catch((e: unknown) => this.#log.warn({ err: errorMessage(e) }, 'withdrawal failed'));
-      await sleep(this.#clock, 200); // let gobgpd send the withdrawals before the sessions close
-      await sidecar.stop();
+      const decision =
+        this.#applied.paths.size > 0
+          ? planGracefulStop(
+              (this.#plan?.peers ?? []).map((p) => p.spec),
+              await this.#nodeState(),
+            )
+          : undefined;
+      if (decision?.keep) await this.#stopKeepingPaths(sidecar, decision.reason);
+      else await this.#stopWithdrawing(sidecar, decision?.reason);
     }
     await this.#bfd.stop();
     await this.#status.removeAll().catch(() => undefined);
+  }
+
+  /** stopWithdrawing withdraws every path, so the routers move traffic away before the sessions close. */
+  async #stopWithdrawing(sidecar: GobgpSidecar, reason: string | undefined): Promise<void> {
+    await this.#exclusive(async () => {
+      const n = this.#applied.paths.size;
+      for (const [key, uuid] of this.#applied.paths) {
+        await sidecar.client.deletePath(uuid).catch(() => undefined);
+        this.#applied.paths.delete(key);
+      }
+      this.#log.info({ paths: n, reason }, 'withdrew every path before stopping');
+    }).catch((e: unknown) => this.#log.warn({ err: errorMessage(e) }, 'withdrawal failed'));
+    await sleep(this.#clock, 200); // let gobgpd send the withdrawals before the sessions close
+    await sidecar.stop();
+  }
+
+  /**
+   * stopKeepingPaths leaves the paths to the routers' graceful restart (src/bgp/graceful.ts): the sessions must
+   * close without a NOTIFICATION. A gobgpd spawned here is killed; one in its own container is killed by that
+   * container's stop (deploy/speaker.yaml), and this speaker waits for it, so its BFD responder still answers
+   * until the sessions are gone (a BFD session failing first would end them the hard way).
+   */
+  async #stopKeepingPaths(sidecar: GobgpSidecar, reason: string): Promise<void> {
+    this.#log.info(
+      { paths: this.#applied.paths.size, reason, restartTimeSeconds: GRACEFUL_RESTART_TIME },
+      'keeping paths for graceful restart: the routers hold them until the next speaker announces them',
+    );
+    if (this.#ctx.spawn) {
+      await sidecar.stop({ kill: true });
+      return;
+    }
+    const down = await sidecar.untilDown(GRACEFUL_STOP_WAIT_MS);
+    if (!down) this.#log.warn({ waitedMs: GRACEFUL_STOP_WAIT_MS }, 'gobgpd still running; stopping anyway');
+    await sidecar.stop();
+  }
+
+  /** nodeState reads this node's Node for the stop decision; undefined when the API server does not answer soon. */
+  async #nodeState(): Promise<NodeState | undefined> {
+    const core = this.#ctx.kc.makeApiClient(k8s.CoreV1Api);
+    const read = core.readNode({ name: this.#ctx.self }).then(
+      (node) => ({
+        unschedulable: node.spec?.unschedulable === true,
+        ready: node.status?.conditions?.some((c) => c.type === 'Ready' && c.status === 'True') === true,
+        deleting: node.metadata?.deletionTimestamp !== undefined,
+      }),
+      (e: unknown) => {
+        this.#log.warn({ err: errorMessage(e) }, 'cannot read this Node before stopping');
+        return undefined;
+      },
+    );
+    const timeout = sleep(this.#clock, NODE_READ_TIMEOUT_MS).then(() => undefined);
+    return Promise.race([read, timeout]);
   }
 }

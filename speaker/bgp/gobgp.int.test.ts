@@ -535,7 +535,9 @@ router bgp ${ROUTER.asn}
       await converge(sidecar!.client);
       const pid = sidecar!.pid;
       expect(pid).toBeTypeOf('number');
+      const down = sidecar!.untilDown(15_000);
       process.kill(pid!, 'SIGKILL');
+      expect(await down).toBe(true); // what a speaker waits for before its BFD responder goes
       await waitFor(
         'the router to drop the session',
         async () => ((await frrEstablished(NODE.v4)) ? undefined : true),

@@ -134,18 +134,41 @@ export class GobgpSidecar {
     }
   }
 
-  /** stop ends the watch loop, stops a spawned gobgpd (SIGTERM, then SIGKILL) and closes the client. Idempotent. */
-  async stop(): Promise<void> {
+  /**
+   * stop ends the watch loop, stops a spawned gobgpd (SIGTERM, then SIGKILL) and closes the client. Idempotent.
+   * With kill, a spawned gobgpd is killed at once (SIGKILL): it then closes its sessions without a NOTIFICATION,
+   * which routers with graceful restart treat as a restart (they keep the routes); on SIGTERM gobgpd sends a
+   * Cease, and the routers drop them.
+   */
+  async stop(options: { kill?: boolean } = {}): Promise<void> {
     this.#stop.abort();
     this.#watchCancel?.();
     // Stop gobgpd before waiting for the loop: a call in flight then fails at once instead of at its deadline.
-    await this.#stopChild();
+    await this.#stopChild(options.kill === true);
     await this.#loop?.catch(() => undefined);
     process.removeListener('exit', this.#killOnExit);
     this.client.close();
   }
 
   #watchCancel: (() => void) | undefined;
+  readonly #downWaiters = new Set<() => void>();
+
+  /**
+   * untilDown resolves true when gobgpd stops answering (its watch stream ends: it exited, was killed, or the
+   * connection broke), false after timeoutMs. For a gobgpd in its own container that the speaker cannot stop.
+   */
+  untilDown(timeoutMs: number): Promise<boolean> {
+    return new Promise((resolve) => {
+      const done = (down: boolean): void => {
+        timer.cancel();
+        this.#downWaiters.delete(wake);
+        resolve(down);
+      };
+      const wake = (): void => done(true);
+      const timer = this.#clock.setTimeout(() => done(false), timeoutMs);
+      this.#downWaiters.add(wake);
+    });
+  }
 
   #spawn(): void {
     const spawnOptions = this.#options.spawn === false ? {} : (this.#options.spawn ?? {});
@@ -209,11 +232,11 @@ export class GobgpSidecar {
     this.#spawn();
   }
 
-  async #stopChild(): Promise<void> {
+  async #stopChild(kill: boolean): Promise<void> {
     const child = this.#child;
     if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
     const timeoutMs = (this.#options.spawn !== false && this.#options.spawn?.stopTimeoutMs) || 5_000;
-    child.kill('SIGTERM');
+    child.kill(kill ? 'SIGKILL' : 'SIGTERM');
     const killed = await Promise.race([
       this.#childExited.then(() => true),
       sleep(this.#clock, timeoutMs).then(() => false),
@@ -260,6 +283,7 @@ export class GobgpSidecar {
         if (signal.aborted) watch.cancel(); // stop() ran while onReady was in flight
         const end = await watch.ended;
         this.#watchCancel = undefined;
+        for (const wake of [...this.#downWaiters]) wake();
         if (signal.aborted) break;
         this.#log.warn(
           { target: this.#target, status: end.status, details: end.details },
