@@ -13,4 +13,10 @@ export interface Announcer<P = unknown> {
   apply(plan: P, trigger: string): void;
   /** stop hands over or withdraws what this node announces, then releases its resources. */
   stop(): Promise<void>;
+  /**
+   * ready (optional; absent means ready) says the announcer has made this node's announcements reach the
+   * network once since start: the speaker's readiness waits for it, so a rolling update does not stop the next
+   * node's speaker before this one announces again.
+   */
+  ready?(): boolean;
 }

@@ -209,7 +209,8 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
   const informers = [services, nodes, slices, secrets, ...configSources.map((c) => c.informer)];
 
   return {
-    ready: () => started,
+    // a new speaker counts as ready (a rollout moves on to the next node) only once every announcer announces
+    ready: () => started && announcers.every((a) => a.ready?.() ?? true),
 
     async debug(path) {
       if (path !== '/debug/plan') return undefined;

@@ -64,6 +64,13 @@ export interface BgpSpeakerContext {
  */
 const GRACEFUL_STOP_WAIT_MS = 8_000;
 
+/**
+ * READY_WAIT_MS: how long after start a speaker waits for its BGP sessions before it reports ready anyway (a
+ * router that is down must not hold a rollout forever). gobgpd's first connection attempt comes 5–10 s after
+ * a peer is added.
+ */
+const READY_WAIT_MS = 45_000;
+
 /** NODE_READ_TIMEOUT_MS bounds the read of this Node on stop (whether the node is leaving). */
 const NODE_READ_TIMEOUT_MS = 2_000;
 
@@ -148,11 +155,14 @@ class GobgpSpeaker implements BgpSpeaker {
   #updatesSeen = new Map<string, number>();
   #pollTimer: Timer | undefined;
   #problemsLogged = '';
+  readonly #startedAt: number;
+  #ready = false;
 
   constructor(ctx: BgpSpeakerContext) {
     this.#ctx = ctx;
     this.#log = ctx.log.child({ component: 'bgp' });
     this.#clock = ctx.clock ?? realClock;
+    this.#startedAt = this.#clock.now();
     this.#queue = new WorkQueue({
       clock: this.#clock,
       backoff: CONVERGE_BACKOFF,
@@ -228,6 +238,27 @@ class GobgpSpeaker implements BgpSpeaker {
   }
 
   readonly protocol = 'bgp';
+
+  /**
+   * ready is true once every BGP session of the plan is established (gobgpd then sends this node's paths, or
+   * has sent them: the router has them again), or when the plan has none, or READY_WAIT_MS after start. It
+   * stays true afterwards: readiness paces a rollout; a router going away later is not this pod's failure.
+   */
+  ready(): boolean {
+    if (this.#ready) return true;
+    const plan = this.#plan;
+    if (plan === undefined) return false;
+    const waiting = plan.peers.filter((p) => this.#sessions.get(p.spec.address) !== 'ESTABLISHED');
+    const waitedMs = this.#clock.now() - this.#startedAt;
+    if (waiting.length > 0 && waitedMs < READY_WAIT_MS) return false;
+    if (waiting.length > 0)
+      this.#log.warn(
+        { peers: waiting.map((p) => p.name), waitedMs },
+        'BGP sessions not established; reporting ready anyway',
+      );
+    this.#ready = true;
+    return true;
+  }
 
   plan(inputs: BgpInputs): BgpPlan {
     return planBgp({
