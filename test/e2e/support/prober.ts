@@ -4,6 +4,12 @@
 // keep-alive: every request resolves the path anew, as a new client would), and prints one JSON line per
 // finished request: {"t": start (ms since the epoch, sub-ms), "ms": duration, "ok", "status", "pod", "err"}.
 // Stops on SIGTERM, SIGINT or when stdin closes, after the requests in flight finish; last line {"done":true}.
+// Before the open loop it warms up: one request at a time from source ports outside the kernel's ephemeral
+// range (20000-20999), until --warmup-ok in a row succeed (records are printed from the open loop only). A
+// request sent before every hop is ready (kube-proxy programs a new address some time after it is announced)
+// leaves a connection-tracking entry without NAT on the node for 120 s (nf_conntrack_tcp_timeout_syn_sent), and a
+// later request of the open loop that happens to reuse its source port is routed by that stale entry, not by
+// kube-proxy's rules, and fails: the warm-up keeps those entries away from the ports the measurement uses.
 // A line "mark" on stdin is answered with {"mark": now} on this process's clock, so that a caller can bound a
 // window of records without comparing two processes' clocks.
 import { request } from 'node:http';
@@ -16,11 +22,12 @@ const { values } = parseArgs({
     'interval-ms': { type: 'string', default: '10' },
     'timeout-ms': { type: 'string', default: '250' },
     'max-seconds': { type: 'string', default: '600' },
+    'warmup-ok': { type: 'string', default: '3' },
     help: { type: 'boolean', short: 'h' },
   },
 });
 if (values.help || !values.url) {
-  console.log(`Usage: node test/e2e/support/prober.ts --url URL [--interval-ms 10] [--timeout-ms 250] [--max-seconds 600]
+  console.log(`Usage: node test/e2e/support/prober.ts --url URL [--interval-ms 10] [--timeout-ms 250] [--max-seconds 600] [--warmup-ok 3]
 Prints one JSON line per request: {t, ms, ok, status, pod, err}; stops on SIGTERM/SIGINT/stdin EOF.`);
   process.exit(values.help ? 0 : 2);
 }
@@ -48,20 +55,17 @@ function emit(r: ProbeRecord): void {
   process.stdout.write(JSON.stringify(r) + '\n');
 }
 
-function fire(): void {
-  const t = now();
-  inFlight++;
-  sent++;
+type Outcome = Omit<ProbeRecord, 't' | 'ms'>;
+
+/** send makes one request on a fresh connection (from localPort when given) and calls done once with its outcome. */
+function send(localPort: number | undefined, onDone: (r: Outcome) => void): void {
   let finished = false;
   const guard: { deadline?: NodeJS.Timeout } = {};
-  const finish = (r: Omit<ProbeRecord, 't' | 'ms'>) => {
+  const finish = (r: Outcome) => {
     if (finished) return;
     finished = true;
     clearTimeout(guard.deadline);
-    inFlight--;
-    if (!r.ok) failed++;
-    emit({ t: Math.round(t * 1000) / 1000, ms: Math.round((now() - t) * 1000) / 1000, ...r });
-    if (stopping && inFlight === 0) done();
+    onDone(r);
   };
   const req = request(
     {
@@ -70,6 +74,7 @@ function fire(): void {
       path: url.pathname + url.search,
       agent: false,
       headers: { connection: 'close' },
+      ...(localPort === undefined ? {} : { localPort }),
     },
     (res) => {
       const chunks: Buffer[] = [];
@@ -92,8 +97,29 @@ function fire(): void {
   req.end();
 }
 
+function fire(): void {
+  const t = now();
+  inFlight++;
+  sent++;
+  send(undefined, (r) => {
+    inFlight--;
+    if (!r.ok) failed++;
+    emit({ t: Math.round(t * 1000) / 1000, ms: Math.round((now() - t) * 1000) / 1000, ...r });
+    if (stopping && inFlight === 0) done();
+  });
+}
+
+/** warmUp sends one request at a time from ports 20000-20999 until `want` in a row succeeded (or it is stopped). */
+async function warmUp(want: number): Promise<void> {
+  for (let i = 0, inARow = 0; inARow < want && !stopping; i++) {
+    const r = await new Promise<Outcome>((resolve) => send(20_000 + (i % 1000), resolve));
+    inARow = r.ok ? inARow + 1 : 0;
+    if (!r.ok) await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
 // a fixed schedule: the k-th request starts at start + k·interval (a late timer skips nothing but never bursts)
-const start = now();
+let start = 0;
 let k = 0;
 let timer: NodeJS.Timeout | undefined;
 function tick(): void {
@@ -124,4 +150,6 @@ createInterface({ input: process.stdin }).on('line', (l) => {
     process.stdout.write(JSON.stringify({ mark: Math.round(now() * 1000) / 1000 }) + '\n');
 });
 setTimeout(stop, Number(values['max-seconds']) * 1000).unref();
+await warmUp(Number(values['warmup-ok']));
+start = now();
 tick();
