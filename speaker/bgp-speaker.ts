@@ -28,6 +28,7 @@ import { errorMessage } from '../edge/informer.ts';
 import { realClock, sleep, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
 import { DONE, WorkQueue, type ReconcileResult } from '../edge/workqueue.ts';
+import { bgpReadiness } from '../src/bgp/readiness.ts';
 import { GobgpCallError, isPathGone, type GobgpClient } from './bgp/gobgp.ts';
 import type { SeriesSet } from './metrics.ts';
 import { GobgpSidecar, type GobgpReady } from './bgp/sidecar.ts';
@@ -63,13 +64,6 @@ export interface BgpSpeakerContext {
  * (deploy/speaker.yaml: 3 s after the pod's deletion), within the pod's 15 s grace period.
  */
 const GRACEFUL_STOP_WAIT_MS = 8_000;
-
-/**
- * READY_WAIT_MS: how long after start a speaker waits for its BGP sessions before it reports ready anyway (a
- * router that is down must not hold a rollout forever). gobgpd's first connection attempt comes 5–10 s after
- * a peer is added.
- */
-const READY_WAIT_MS = 45_000;
 
 /** NODE_READ_TIMEOUT_MS bounds the read of this Node on stop (whether the node is leaving). */
 const NODE_READ_TIMEOUT_MS = 2_000;
@@ -248,14 +242,14 @@ class GobgpSpeaker implements BgpSpeaker {
     if (this.#ready) return true;
     const plan = this.#plan;
     if (plan === undefined) return false;
-    const waiting = plan.peers.filter((p) => this.#sessions.get(p.spec.address) !== 'ESTABLISHED');
     const waitedMs = this.#clock.now() - this.#startedAt;
-    if (waiting.length > 0 && waitedMs < READY_WAIT_MS) return false;
-    if (waiting.length > 0)
-      this.#log.warn(
-        { peers: waiting.map((p) => p.name), waitedMs },
-        'BGP sessions not established; reporting ready anyway',
-      );
+    const r = bgpReadiness(
+      plan.peers.map((p) => ({ name: p.name, state: this.#sessions.get(p.spec.address) })),
+      waitedMs,
+    );
+    if (!r.ready) return false;
+    if (r.reason === 'waitedTooLong')
+      this.#log.warn({ peers: r.waiting, waitedMs }, 'BGP sessions not established; reporting ready anyway');
     this.#ready = true;
     return true;
   }
