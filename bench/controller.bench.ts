@@ -35,6 +35,7 @@ import { ControlPlane } from '../test/harness/controlplane.ts';
 import { repoRoot } from '../test/harness/paths.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
 import { onShutdown } from './support/shutdown.ts';
+import { processMemory } from './support/procmem.ts';
 import { metallbController, startMetalLB, type MetalLBProcess } from './support/metallb.ts';
 import { clients, createPool, ensureNamespace, type Clients } from '../test/harness/kube.ts';
 import {
@@ -77,18 +78,6 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   // after "pid (comm) ": state is field 3, so utime (14) and stime (15) are at 11 and 12 here
   return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
-
-/** rssMiB reads VmRSS (the resident set now) from /proc/<pid>/status. */
-function rssMiB(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
-}
-
-/** peakRssMiB reads VmHWM (the resident set's high-water mark) from /proc/<pid>/status. */
-function peakRssMiB(pid: number): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return m ? Number(m[1]) / 1024 : NaN;
 }
 
 function service(i: number): k8s.V1Service {
@@ -311,7 +300,7 @@ async function measureVariant(
           extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
         });
   const ctlCpuIdle = cpuSeconds(ctl.pid);
-  const ctlRssIdle = peakRssMiB(ctl.pid);
+  const ctlRssIdle = processMemory(ctl.pid).peak;
   const watch = watchAssigned(c, n);
   const api0 = cpuSeconds(current.state.pids.apiserver);
   const ctl0 = cpuSeconds(ctl.pid);
@@ -340,10 +329,10 @@ async function measureVariant(
     }
   }
   const heapMiB = ((await ctl.metric('ironlb_controller_nodejs_heap_size_used_bytes')) ?? NaN) / 2 ** 20;
-  const rssNowMiB = rssMiB(ctl.pid);
+  const rssNowMiB = processMemory(ctl.pid).rss;
   const apiCpu = cpuSeconds(current.state.pids.apiserver) - api0;
   const ctlCpu = cpuSeconds(ctl.pid) - ctl0;
-  const ctlRss = peakRssMiB(ctl.pid);
+  const ctlRss = processMemory(ctl.pid).peak;
   const writes = (await ctl.metric('ironlb_controller_status_writes_total')) ?? NaN;
   const reconciles = (await ctl.metric('ironlb_controller_reconciles_total', { result: 'ok' })) ?? NaN;
   const modifiedPerService = watch.modified() / n;

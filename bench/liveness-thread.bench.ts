@@ -8,10 +8,11 @@
 //   node bench/liveness-thread.bench.ts [--rounds 3] [--seconds 10] [--no-build]
 // Not a test: it prints figures, never pass/fail.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { repoRoot } from '../test/harness/paths.ts';
+import { processMemory, type ProcessMemory } from './support/procmem.ts';
 
 const { values: f } = parseArgs({
   options: {
@@ -24,17 +25,7 @@ const { values: f } = parseArgs({
 const log = (m: string) => console.error(`[bench] ${m}`);
 
 /** Memory of this process, MiB: VmRSS, VmHWM, the anonymous part of RSS, and the thread count. */
-function ownMemory(): { rss: number; peak: number; anon: number; threads: number } {
-  const status = readFileSync('/proc/self/status', 'utf8');
-  const rollup = readFileSync('/proc/self/smaps_rollup', 'utf8');
-  const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? NaN) / 1024;
-  return {
-    rss: kb(/VmRSS:\s+(\d+) kB/, status),
-    peak: kb(/VmHWM:\s+(\d+) kB/, status),
-    anon: kb(/Anonymous:\s+(\d+) kB/, rollup),
-    threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? NaN),
-  };
-}
+const ownMemory = (): ProcessMemory => processMemory('self');
 
 // --inner worker|idle: one measured process
 if (f.inner) {

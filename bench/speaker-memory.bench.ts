@@ -22,6 +22,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Lab } from '../test/harness/netlab.ts';
 import { repoRoot } from '../test/harness/paths.ts';
+import { processMemory, type ProcessMemory } from './support/procmem.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
 import { COMPONENTS, IRONLB_NAMESPACE, listPods, type PodView } from '../test/lab/install.ts';
 
@@ -64,22 +65,7 @@ const left = () => deadline - Date.now();
 const variants = parseVariants(f.variants as string);
 
 /** Memory of one process, MiB. */
-interface Memory {
-  peak: number;
-  rss: number;
-  anon: number;
-}
-
-function memoryOf(pid: string): Memory {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (re: RegExp, text: string) => Number(re.exec(text)?.[1] ?? NaN) / 1024;
-  const rollup = readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8');
-  return {
-    peak: kb(/VmHWM:\s+(\d+) kB/, status),
-    rss: kb(/VmRSS:\s+(\d+) kB/, status),
-    anon: kb(/Anonymous:\s+(\d+) kB/, rollup),
-  };
-}
+type Memory = ProcessMemory;
 
 /** podMemory reads the memory of a pod's container `name` through its node's containerd task list. */
 async function podMemory(lab: Lab, pod: PodView, name: string): Promise<Memory> {
@@ -92,7 +78,7 @@ async function podMemory(lab: Lab, pod: PodView, name: string): Promise<Memory> 
     .find((x) => x[0] === id)?.[1];
   if (!pid)
     throw new Error(`Container "${name}" of pod "${pod.namespace}/${pod.name}" has no task in containerd`);
-  return memoryOf(pid);
+  return processMemory(pid);
 }
 
 async function speakers(lab: Lab): Promise<PodView[]> {
