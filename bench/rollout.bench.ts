@@ -23,6 +23,7 @@ import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Lab } from '../test/harness/netlab.ts';
 import { k8sBin } from '../test/harness/paths.ts';
+import { waitFor } from '../test/harness/exec.ts';
 import { waitForEndpoints } from '../test/harness/kube.ts';
 import { ECHO_CPU_REQUEST, runEcho } from '../test/lab/deploy.ts';
 import { COMPONENTS, IRONLB_NAMESPACE } from '../test/lab/install.ts';
@@ -252,15 +253,17 @@ async function setGracefulRestart(lab: Lab, on: boolean): Promise<void> {
 
 /** waitForRouterPaths waits until the router's route to ip has one next hop per node. */
 async function waitForRouterPaths(lab: Lab, ip: string, timeoutMs = 90_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const out = (await lab.exec('router', ['ip', 'route', 'show', ip])).stdout;
-    const hops = out.includes('nexthop') ? (out.match(/nexthop/g) ?? []).length : out.trim() ? 1 : 0;
-    if (hops === lab.state.nodes.length) return;
-    if (Date.now() > deadline)
-      throw new Error(`router has ${hops} next hops for ${ip}, not ${lab.state.nodes.length}`);
-    await sleep(500);
-  }
+  const want = lab.state.nodes.length;
+  await waitFor(
+    `the router's route to ${ip} through all ${want} nodes`,
+    async () => {
+      const out = (await lab.exec('router', ['ip', 'route', 'show', ip])).stdout;
+      const hops = out.includes('nexthop') ? (out.match(/nexthop/g) ?? []).length : out.trim() ? 1 : 0;
+      if (hops !== want) throw new Error(`router has ${hops} next hops for ${ip}, not ${want}`);
+      return true;
+    },
+    { timeoutMs, intervalMs: 500 },
+  );
 }
 
 const INTERESTING =
