@@ -2,8 +2,7 @@
 // `ironlb why`; and cleared when the reference appears (L2Advertisement: a missing pool; BGPAdvertisement: a
 // missing pool or Community alias).
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { waitFor } from '../harness/exec.ts';
-import { ironlbWhy, waitConfigCondition, waitObjectEvent, type ConfigCondition } from './support/objects.ts';
+import { ironlbWhy, waitConfigCondition, type ConfigCondition } from './support/objects.ts';
 import { endWorlds, world, worldClients } from './support/world.ts';
 
 const kubeconfig = inject('kubeconfig');
@@ -28,29 +27,16 @@ describe('controller: configuration problems', () => {
     };
     await c.custom.createNamespacedCustomObject({ ...group, body: body('good', ['lab']) });
     await c.custom.createNamespacedCustomObject({ ...group, body: body('typo', ['lab', 'labb']) });
-    const valid = (name: string) =>
-      waitFor(
-        `the Valid condition of L2Advertisement "${name}"`,
-        async () => {
-          const o = (await c.custom.getNamespacedCustomObject({ ...group, name })) as {
-            status?: { conditions?: ConfigCondition[] };
-          };
-          return o.status?.conditions?.find((x) => x.type === 'Valid');
-        },
-        { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-      );
+    const valid = (name: string, want: (v: ConfigCondition) => boolean = () => true, what = 'to have one') =>
+      waitConfigCondition(c, { ...group, name, log: ctl.log }, want, what);
     expect(await valid('good')).toMatchObject({ status: 'True', reason: 'Valid' });
     const typo = await valid('typo');
     expect(typo).toMatchObject({ status: 'False', reason: 'DanglingReference' });
     expect(typo?.message).toContain('IPAddressPool "labb" named in spec.ipAddressPools does not exist');
-    const event = await waitFor(
-      'a DanglingReference Event on L2Advertisement "typo"',
-      async () =>
-        (await c.core.listNamespacedEvent({ namespace: env.configNs })).items.find(
-          (e) => e.involvedObject.name === 'typo' && e.reason === 'DanglingReference',
-        ),
-      { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-    );
+    const event = await env.waitEvent('typo', 'DanglingReference', undefined, {
+      namespace: env.configNs,
+      timeoutMs: 15_000,
+    });
     expect(event.type).toBe('Warning');
     expect(event.message).toContain('"labb"');
 
@@ -63,11 +49,7 @@ describe('controller: configuration problems', () => {
 
     // creating the pool resolves it
     await env.pool('labb', { addresses: ['192.0.2.96/28'] });
-    await waitFor(
-      'L2Advertisement "typo" to turn Valid',
-      async () => (await valid('typo'))?.status === 'True',
-      { timeoutMs: 15_000, intervalMs: 200, log: ctl.log },
-    );
+    await valid('typo', (v) => v.status === 'True', 'to turn Valid');
   });
 
   it('reports a BGPAdvertisement naming a missing pool or Community alias until each appears', async () => {
@@ -90,7 +72,10 @@ describe('controller: configuration problems', () => {
       waitConfigCondition(c, { ...advs, name, log: ctl.log }, want, what);
     // the Event says what the condition says, as a Warning on the BGPAdvertisement
     const expectEvent = async (name: string, v: ConfigCondition) => {
-      const e = await waitObjectEvent(c, { namespace: env.configNs, name, reason: v.reason, log: ctl.log });
+      const e = await env.waitEvent(name, v.reason, undefined, {
+        namespace: env.configNs,
+        timeoutMs: 15_000,
+      });
       expect([e.type, e.involvedObject.kind, e.message]).toEqual(['Warning', 'BGPAdvertisement', v.message]);
     };
 

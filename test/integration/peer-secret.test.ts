@@ -6,7 +6,7 @@ import * as k8s from '@kubernetes/client-node';
 import { readFileSync } from 'node:fs';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import { waitFor } from '../harness/exec.ts';
-import { ironlbWhy, waitConfigCondition, waitObjectEvent, type ConfigCondition } from './support/objects.ts';
+import { ironlbWhy, waitConfigCondition, type ConfigCondition } from './support/objects.ts';
 import { logLines } from './support/controller.ts';
 import { controllerUser, deployedWorld, removeDeployRbac, restoreDeployRole } from './support/rbac.ts';
 import { endWorlds, worldClients } from './support/world.ts';
@@ -66,11 +66,9 @@ describe('controller: BGPPeer references', () => {
     );
     const bfd = await valid('fast-peer', (v) => v.reason === 'MissingReference', 'to miss its BFDProfile');
     expect(bfd.message).toContain('BFDProfile "fast" named in spec.bfdProfile does not exist');
-    const event = await waitObjectEvent(c, {
+    const event = await env.waitEvent('tor', 'MissingReference', undefined, {
       namespace: env.configNs,
-      name: 'tor',
-      reason: 'MissingReference',
-      log: ctl.log,
+      timeoutMs: 15_000,
     });
     expect([event.type, event.involvedObject.kind, event.message]).toEqual([
       'Warning',

@@ -358,18 +358,3 @@ export function waitConfigCondition(
     { timeoutMs: 15_000, intervalMs: 200, ...(log ? { log } : {}) },
   );
 }
-
-/** waitObjectEvent waits for an Event with `reason` about the object `name` in `namespace`, and returns it. */
-export function waitObjectEvent(
-  c: Clients,
-  o: { namespace: string; name: string; reason: string; log?: string },
-): Promise<k8s.CoreV1Event> {
-  return waitFor(
-    `a ${o.reason} Event on "${o.namespace}/${o.name}"`,
-    async () =>
-      (await c.core.listNamespacedEvent({ namespace: o.namespace })).items.find(
-        (e) => e.involvedObject.name === o.name && e.reason === o.reason,
-      ),
-    { timeoutMs: 15_000, intervalMs: 200, ...(o.log ? { log: o.log } : {}) },
-  );
-}
