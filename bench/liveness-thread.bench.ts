@@ -20,8 +20,16 @@ const { values: f } = parseArgs({
     seconds: { type: 'string', default: '10' },
     'no-build': { type: 'boolean', default: false },
     inner: { type: 'string' },
+    help: { type: 'boolean', short: 'h', default: false },
   },
 });
+if (f.help) {
+  console.log(`Usage: node bench/liveness-thread.bench.ts [--rounds 3] [--seconds 10] [--no-build]
+  --rounds N    measured processes of each variant (idle, with the heartbeat worker), alternating (3)
+  --seconds S   how long each process runs before its memory is read (10)
+  --no-build    use the existing dist/liveness-worker.js instead of bundling it first`);
+  process.exit(0);
+}
 const log = (m: string) => console.error(`[bench] ${m}`);
 
 /** Memory of this process, MiB: VmRSS, VmHWM, the anonymous part of RSS, and the thread count. */
