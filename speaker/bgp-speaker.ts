@@ -704,7 +704,15 @@ class GobgpSpeaker implements BgpSpeaker {
         return undefined;
       },
     );
-    const timeout = sleep(this.#clock, NODE_READ_TIMEOUT_MS).then(() => undefined);
-    return Promise.race([read, timeout]);
+    const cancel = new AbortController();
+    const timeout = sleep(this.#clock, NODE_READ_TIMEOUT_MS, cancel.signal).then(
+      () => undefined,
+      () => undefined, // cancelled: the read answered first
+    );
+    try {
+      return await Promise.race([read, timeout]);
+    } finally {
+      cancel.abort();
+    }
   }
 }
