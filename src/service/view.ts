@@ -49,11 +49,9 @@ export interface ServiceView {
   problems: string[];
 }
 
-type Json = JsonObject;
-const isJson = isJsonObject;
 const strings = (v: unknown): Record<string, string> => {
   const out: Record<string, string> = {};
-  if (isJson(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
+  if (isJsonObject(v)) for (const [k, x] of Object.entries(v)) if (typeof x === 'string') out[k] = x;
   return out;
 };
 const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
@@ -85,7 +83,7 @@ function familyOf(v: unknown): IPFamily | undefined {
   return undefined;
 }
 
-function requested(spec: Json, annotations: Record<string, string>, problems: string[]): string[] {
+function requested(spec: JsonObject, annotations: Record<string, string>, problems: string[]): string[] {
   const ann = annotation(annotations, ANNOTATIONS.loadBalancerIPs);
   const specIP = str(spec.loadBalancerIP);
   if (ann && ann.value.trim() !== '' && specIP !== undefined) {
@@ -129,14 +127,15 @@ function requested(spec: Json, annotations: Record<string, string>, problems: st
  * value is not an object with metadata.name and metadata.namespace. O(size of the object).
  */
 export function toServiceView(svc: unknown): ServiceView {
-  if (!isJson(svc) || !isJson(svc.metadata)) throw new TypeError('toServiceView needs a Service object');
+  if (!isJsonObject(svc) || !isJsonObject(svc.metadata))
+    throw new TypeError('toServiceView needs a Service object');
   const meta = svc.metadata;
   const name = str(meta.name);
   const namespace = str(meta.namespace);
   if (name === undefined || namespace === undefined) {
     throw new TypeError('toServiceView needs metadata.name and metadata.namespace');
   }
-  const spec = isJson(svc.spec) ? svc.spec : {};
+  const spec = isJsonObject(svc.spec) ? svc.spec : {};
   const annotations = strings(meta.annotations);
   const problems: string[] = [];
 
@@ -152,7 +151,7 @@ export function toServiceView(svc: unknown): ServiceView {
   const ports: ServicePort[] = [];
   if (Array.isArray(spec.ports)) {
     for (const p of spec.ports) {
-      if (isJson(p) && typeof p.port === 'number') {
+      if (isJsonObject(p) && typeof p.port === 'number') {
         ports.push({ protocol: str(p.protocol) ?? 'TCP', port: p.port });
       }
     }
@@ -174,12 +173,12 @@ export function toServiceView(svc: unknown): ServiceView {
   const ipFamilyPolicy: IPFamilyPolicy =
     policy === 'PreferDualStack' || policy === 'RequireDualStack' ? policy : 'SingleStack';
 
-  const status = isJson(svc.status) ? svc.status : {};
-  const lb = isJson(status.loadBalancer) ? status.loadBalancer : {};
+  const status = isJsonObject(svc.status) ? svc.status : {};
+  const lb = isJsonObject(status.loadBalancer) ? status.loadBalancer : {};
   const ingressIPs: string[] = [];
   if (Array.isArray(lb.ingress)) {
     for (const entry of lb.ingress) {
-      const a = isJson(entry) && typeof entry.ip === 'string' ? tryParseAddress(entry.ip) : undefined;
+      const a = isJsonObject(entry) && typeof entry.ip === 'string' ? tryParseAddress(entry.ip) : undefined;
       if (a) ingressIPs.push(formatAddress(a.family, a.value));
     }
   }
@@ -249,12 +248,12 @@ const SLIM_METADATA = [
  * shared with the argument, not copied. O(size of the object).
  */
 export function slimService<T>(svc: T): T {
-  if (!isJson(svc)) return svc;
-  const out: Json = { ...svc };
-  if (isJson(svc.metadata)) {
+  if (!isJsonObject(svc)) return svc;
+  const out: JsonObject = { ...svc };
+  if (isJsonObject(svc.metadata)) {
     const m = svc.metadata;
     const meta = pickDefined(m, SLIM_METADATA);
-    if (isJson(m.annotations)) {
+    if (isJsonObject(m.annotations)) {
       const ours = Object.entries(m.annotations).filter(
         ([k]) => k.startsWith(STABLE_PREFIX) || k.startsWith(DEPRECATED_PREFIX),
       );
@@ -262,14 +261,14 @@ export function slimService<T>(svc: T): T {
     }
     out.metadata = meta;
   }
-  if (isJson(svc.spec)) {
+  if (isJsonObject(svc.spec)) {
     const s = svc.spec;
     const spec = pickDefined(s, SLIM_SPEC);
     if (Array.isArray(s.ports))
-      spec.ports = s.ports.map((p) => (isJson(p) ? { protocol: p.protocol, port: p.port } : p));
+      spec.ports = s.ports.map((p) => (isJsonObject(p) ? { protocol: p.protocol, port: p.port } : p));
     out.spec = spec;
   }
-  if (isJson(svc.status)) {
+  if (isJsonObject(svc.status)) {
     const { loadBalancer, conditions } = svc.status;
     out.status = {
       ...(loadBalancer !== undefined ? { loadBalancer } : {}),
