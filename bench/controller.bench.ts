@@ -12,13 +12,14 @@
 // etcd's data lives under --data-dir (default /dev/shm, so the shared disk's fsync latency does not decide the
 // figures; pass --data-dir /tmp to include it).
 //   node bench/controller.bench.ts [--services 1000,10000] [--concurrency 32] [--workers 4] [--data-dir DIR]
-//                                  [--deadline S] [--variants dist/controller.js,controller/main.ts] [--skip-baseline]
+//                                  [--deadline S] [--variants dist/controller.cjs,controller/main.ts] [--skip-baseline]
 // --variants: the controller programs to compare, each measured on its own fresh control plane after the same
-// baseline: an entry point (dist/controller.js is the image's bundle, rebuilt first with `npx rolldown -c`;
-// controller/main.ts the sources), optionally followed by environment settings: `dist/controller.js+MALLOC_ARENA_MAX=2`.
+// baseline: an entry point (dist/controller.cjs is the image's bundle, rebuilt first with `npx rolldown -c`;
+// controller/main.ts the sources), optionally followed by environment settings and node flags
+// (bench/support/variants.ts): `dist/controller.cjs+MALLOC_ARENA_MAX=2+--max-opt=0`.
 // The image's configuration (deploy/Dockerfile, deploy/controller.yaml) is
-// `dist/controller.js+MALLOC_ARENA_MAX=2+NODE_COMPILE_CACHE=dist/.compile-cache` (the bench makes that cache
-// after bundling, as the image build does).
+// `dist/controller.cjs+MALLOC_ARENA_MAX=2+MALLOC_MMAP_THRESHOLD_=16384+NODE_COMPILE_CACHE=dist/.compile-cache+--max-opt=0+--optimize-for-size`
+// (the bench makes that cache after bundling, as the image build does, under each variant's node flags).
 // The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
 // users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384".
 // The variant `metallb` is MetalLB's controller (bench/support/metallb.ts: the release it names, built once from
@@ -27,7 +28,7 @@
 import * as k8s from '@kubernetes/client-node';
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -53,7 +54,7 @@ const { values: flags } = parseArgs({
     'data-dir': { type: 'string', default: existsSync('/dev/shm') ? '/dev/shm' : tmpdir() },
     /** give up waiting for addresses after this many seconds: the row says how many were still pending, and why */
     deadline: { type: 'string', default: '600' },
-    variants: { type: 'string', default: 'dist/controller.js' },
+    variants: { type: 'string', default: 'dist/controller.cjs' },
     /** skip the create-only baseline (its columns print NaN): saves a run when only the variants matter */
     'skip-baseline': { type: 'boolean', default: false },
   },
@@ -234,6 +235,8 @@ interface Row {
   heapMiB: number;
   rssNowMiB: number;
   pending: number;
+  /** the machine's 1-minute load average when the variant's run ended */
+  load: number;
 }
 
 let current: ControlPlane | undefined;
@@ -297,6 +300,7 @@ async function measureVariant(
           waitLeader: true,
           entry: variant.entry,
           env: variant.env,
+          nodeArgs: variant.nodeArgs,
           extraArgs: ['--log-level', 'info', '--workers', flags.workers as string],
         });
   const ctlCpuIdle = cpuSeconds(ctl.pid);
@@ -360,6 +364,7 @@ async function measureVariant(
     heapMiB,
     rssNowMiB,
     pending: pending.length,
+    load: loadavg()[0] ?? NaN,
   };
 }
 
@@ -380,6 +385,7 @@ function table(rows: Row[]): string {
     'modified/svc',
     'reconciles/svc',
     'apiserver CPU s (base / w/ ctl)',
+    'load',
   ];
   const f1 = (x: number) => x.toFixed(1);
   const body = rows.map((r) => [
@@ -398,6 +404,7 @@ function table(rows: Row[]): string {
     r.modifiedPerService.toFixed(2),
     r.reconcilesPerService.toFixed(1),
     `${f1(r.baselineApiCpu)} / ${f1(r.apiCpu)}`,
+    f1(r.load),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) =>
@@ -423,15 +430,20 @@ try {
     const r = spawnSync('npx', ['rolldown', '-c'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'inherit'] });
     if (r.status !== 0) throw new Error(`npx rolldown -c failed (exit ${r.status ?? r.signal})`);
     // the image's V8 code cache (deploy/Dockerfile), made the same way: a variant with
-    // NODE_COMPILE_CACHE=dist/.compile-cache starts from it
-    log('making the compile cache dist/.compile-cache (node dist/controller.js --help)');
-    const cc = spawnSync(process.execPath, ['dist/controller.js', '--help'], {
-      cwd: repoRoot,
-      stdio: 'ignore',
-      env: { ...process.env, NODE_COMPILE_CACHE: 'dist/.compile-cache' },
-    });
-    if (cc.status !== 0)
-      throw new Error(`node dist/controller.js --help failed (exit ${cc.status ?? cc.signal})`);
+    // NODE_COMPILE_CACHE=dist/.compile-cache starts from it. V8 accepts a cache only under the flags it was made
+    // with, so it is made once per entry point and set of node flags the variants use.
+    const runs = new Set(
+      variants.filter((v) => v.entry.startsWith('dist/')).map((v) => [...v.nodeArgs, v.entry].join(' ')),
+    );
+    for (const command of runs) {
+      log(`making the compile cache dist/.compile-cache (node ${command} --help)`);
+      const cc = spawnSync(process.execPath, [...command.split(' '), '--help'], {
+        cwd: repoRoot,
+        stdio: 'ignore',
+        env: { ...process.env, NODE_COMPILE_CACHE: 'dist/.compile-cache' },
+      });
+      if (cc.status !== 0) throw new Error(`node ${command} --help failed (exit ${cc.status ?? cc.signal})`);
+    }
   }
   const rows: Row[] = [];
   for (const n of sizes) rows.push(...(await measure(n)));

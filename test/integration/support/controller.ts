@@ -36,10 +36,12 @@ export interface ControllerOptions {
   /** waitLeader waits until ironlb_controller_is_leader is 1; default false. */
   waitLeader?: boolean;
   extraArgs?: string[];
-  /** entry: the program to run, relative to the repository (controller/main.ts; dist/controller.js is the bundle). */
+  /** entry: the program to run, relative to the repository (controller/main.ts; dist/controller.cjs is the bundle). */
   entry?: string;
   /** env: extra environment variables (e.g. MALLOC_ARENA_MAX). */
   env?: Record<string, string>;
+  /** nodeArgs: flags for node before the entry point (e.g. --lite-mode, refused in NODE_OPTIONS). */
+  nodeArgs?: string[];
 }
 
 /** ControllerProcess is one running ironlb-controller. */
@@ -90,6 +92,7 @@ export async function startController(o: ControllerOptions): Promise<ControllerP
   const identity = o.identity ?? `ctl-${o.namespace}-${metricsPort}`;
   const log = join(logDir, `${identity}.log`);
   const args = [
+    ...(o.nodeArgs ?? []),
     join(repoRoot, o.entry ?? 'controller/main.ts'),
     '--kubeconfig',
     o.kubeconfig,
