@@ -620,10 +620,23 @@ describe('workloads and RBAC', () => {
       containers(w.spec).map((c) => (c.command as string[]).join(' ')),
     );
     expect(commands).toEqual(
-      expect.arrayContaining(['node dist/controller.js', 'node dist/speaker.js', 'node dist/ingress.js']),
+      expect.arrayContaining([
+        'node --max-opt=0 dist/controller.cjs',
+        'node dist/speaker.js',
+        'node dist/ingress.js',
+      ]),
     );
     const images = new Set(workloads().flatMap((w) => containers(w.spec).map((c) => c.image)));
     expect([...images]).toEqual(['ironlb:latest']);
+  });
+
+  it("the image's compile cache and default command use the controller's node flags", () => {
+    // V8 rejects a code cache made under other flags: the controller would parse its bundle at every start
+    const controller = containers(byName('ironlb-controller').spec).find((c) => c.name === 'controller')!;
+    const command = (controller.command as string[]).join(' ');
+    const dockerfile = readFileSync(join(deployDir, 'Dockerfile'), 'utf8');
+    expect(dockerfile).toContain(`--clear-groups ${command} --help > /dev/null`);
+    expect(dockerfile).toContain(`CMD ${JSON.stringify(controller.command)}`.replaceAll('","', '", "'));
   });
 
   it('the speaker runs on the host network and asks for NET_RAW and NET_ADMIN only', () => {
