@@ -1,7 +1,7 @@
 // The speaker as an application: createSpeaker watches what the plans depend on, takes one snapshot of it
 // (src/announce/snapshot.ts interprets Services, endpoints and Nodes), and has every announcer (L2, BGP) plan
 // from that snapshot and apply its plan. Liveness comes from the other speakers directly (UDP heartbeats), so
-// failover needs no API server. Time comes from the clock it is given: the debounce, the wait before the first
+// failover needs no API server. Time comes from the clock it is given: the pacing of plans, the wait before the first
 // election, the resync and the handoff on stop. A starting speaker listens to the others first and joins them
 // (its first heartbeat) only when it is ready to announce what it takes over.
 import * as k8s from '@kubernetes/client-node';
@@ -18,6 +18,7 @@ import {
   type SpeakerSnapshot,
 } from '../src/announce/snapshot.ts';
 import type { Config } from '../src/config/model.ts';
+import { nextPlanDelay, PLAN_PACING } from '../src/announce/pacing.ts';
 import { parseConfig } from '../src/config/parse.ts';
 import { keepPasswordOnly } from '../src/config/secret.ts';
 import { CONFIG_RESOURCES } from '../src/contracts/resources.ts';
@@ -52,8 +53,6 @@ export interface SpeakerOptions {
   bgp?: (ctx: BgpSpeakerContext) => Promise<Announcer | undefined>;
 }
 
-/** DEBOUNCE_MS: changes within this window are planned once. */
-const DEBOUNCE_MS = 20;
 /** RESYNC_MS: a slow resync catches anything an event missed (the plan is level-based and cheap). */
 const RESYNC_MS = 30_000;
 
@@ -177,25 +176,51 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     config: currentConfig(),
   });
 
+  // how long the last plan took and when it ended, for the pacing of the next (src/announce/pacing.ts)
+  let lastPlanMs = 0;
+  let lastPlanEnd = -Infinity;
   function replan(trigger: string): void {
     if (!started || leaving) return;
     const t0 = performance.now();
     const s = snapshot();
     for (const a of announcers) a.apply(a.plan(s), trigger);
+    lastPlanMs = performance.now() - t0;
+    lastPlanEnd = clock.now();
     metrics.plans.inc({ trigger });
-    metrics.planSeconds.inc((performance.now() - t0) / 1000);
+    metrics.planSeconds.inc(lastPlanMs / 1000);
   }
 
+  // One plan pending at a time: a change arriving while one is scheduled is seen by it. The wait batches a burst
+  // and, after a long plan, spaces the next one out, so planning keeps to a share of a core however many Services
+  // change (membership changes, the failover path, plan at once and do not wait).
   let replanTimer: Timer | undefined;
   const replanSoon = (trigger: string): void => {
-    replanTimer?.cancel();
-    replanTimer = clock.setTimeout(() => replan(trigger), DEBOUNCE_MS);
+    if (replanTimer) return;
+    const delay = nextPlanDelay(PLAN_PACING, { lastPlanMs, sinceLastPlanMs: clock.now() - lastPlanEnd });
+    replanTimer = clock.setTimeout(() => {
+      replanTimer = undefined;
+      replan(trigger);
+    }, delay);
   };
   for (const inf of [services, nodes, slices])
     for (const verb of ['add', 'update', 'delete'] as const) inf.on(verb, () => replanSoon(inf.name));
+  // a configuration object's status (the controller counts a pool's addresses at every allocation) changes no
+  // plan: an update that keeps its generation and labels (selectors match labels) is not parsed again
+  const seen = new Map<string, string>();
+  const configKey = (obj: k8s.KubernetesObject): string =>
+    `${obj.kind ?? ''}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
+  const configVersion = (obj: k8s.KubernetesObject): string | undefined =>
+    obj.metadata?.generation === undefined
+      ? undefined
+      : `${obj.metadata.generation} ${JSON.stringify(obj.metadata.labels ?? {})}`;
   for (const informer of [...configSources.map((c) => c.informer), secrets])
     for (const verb of ['add', 'update', 'delete'] as const)
-      informer.on(verb, () => {
+      informer.on(verb, (obj: k8s.KubernetesObject) => {
+        const key = `${informer.name}:${configKey(obj)}`;
+        const version = configVersion(obj);
+        if (verb === 'update' && version !== undefined && seen.get(key) === version) return;
+        if (verb === 'delete' || version === undefined) seen.delete(key);
+        else seen.set(key, version);
         configDirty = true;
         replanSoon('config');
       });
@@ -252,7 +277,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
         'speaker started',
       );
       // Make before break: join only now, ready to announce. The peers hand this node's addresses back when
-      // the first heartbeat arrives; the first plan follows one debounce later, so they have stopped (and do
+      // the first heartbeat arrives; the first plan follows one batching window later, so they have stopped (and do
       // not defend against its gratuitous announcements) while clients still reach them meanwhile.
       liveness.join();
       replanSoon('start');
