@@ -1,30 +1,55 @@
-// Speaker memory benchmark: the resident memory of each node's ironlb-speaker pod (and of the controller's) on the
-// real-node lab while N LoadBalancer Services are created and announced (L2), and after a restart of the speakers
-// with N Services in place (each new speaker lists and plans all N at start: its worst moment), for each variant
-// of the speaker's command and environment, compared in the same run on the same Services.
-//   flock /tmp/ironlb-lab.lock bash -c 'make lab && node bench/speaker-memory.bench.ts; make lab-down'
+// Speaker memory benchmark: the resident memory and CPU time of each node's speaker pod (and the controller's
+// memory) on the real-node lab while N LoadBalancer Services are created and announced (L2), and after a restart
+// of the speakers with N Services in place (each new speaker lists and plans all N at start: its worst moment),
+// for each variant of the speaker, compared in the same run on the same Services.
+//   flock /tmp/ironlb-lab.lock bash -c 'make lab && node bench/speaker-memory.bench.ts --keep; make lab-down'
 //   node bench/speaker-memory.bench.ts [--attach .lab] [--services 10000] [--concurrency 32] [--settle 20]
-//        [--variants 'dist/speaker.js,speaker/main.ts,dist/speaker.js+NODE_OPTIONS=--max-semi-space-size=1']
-//        [--max-minutes 18] [--keep] [--without-endpoints]
-// A variant is the entry point the DaemonSet runs (dist/speaker.js: the image's bundle; speaker/main.ts: the
+//        [--variants 'dist/speaker.js,metallb,dist/speaker.js+NODE_OPTIONS=--max-semi-space-size=1']
+//        [--max-minutes 18] [--keep] [--without-endpoints] [--skip-idle]
+// A variant is the entry point IronLB's DaemonSet runs (dist/speaker.js: the image's bundle; speaker/main.ts: the
 // sources) and optionally environment settings after "+" (NODE_OPTIONS, MALLOC_ARENA_MAX; a setting not named
-// is removed from the DaemonSet for that variant). The first variant serves the creation phase.
+// is removed from the DaemonSet for that variant), or `metallb`: MetalLB v0.16.1's speaker as its release deploys
+// it (native mode, memberlist; bench/support/metallb-speaker.ts) in metallb-system with a pool of the same
+// addresses, while IronLB's speakers are taken off every node (label lab.ironlb.io/no-speaker), so one speaker
+// answers ARP at a time. Every variant is sampled idle before the Services exist (--skip-idle: an earlier run's
+// Services and first variant's speakers are left as they are, and creation goes on up to N); the first variant
+// serves the creation phase; then each variant's speakers are restarted (or started) with the N Services in
+// place. Before a sample the bench waits --settle seconds and then until every speaker has used under 5% of a core
+// for 10 s (at most 3 minutes), so a speaker still working through its start is not read early.
 // Memory is read from /proc of each container's process (found through the node's containerd): peak (VmHWM),
-// current RSS and its anonymous part. The Services (label bench=speaker-memory, namespace demo, selecting the
-// lab's echo pods so each has 3 endpoints; --without-endpoints: no selector, no EndpointSlices, a lighter load
-// for the lab's API server and kube-proxies) take addresses from a pool of their own (10.210.0.0/16, announced by an
-// L2Advertisement of its own); both, and the DaemonSet's original command and environment, are restored at the
-// end unless --keep. Not a test: it prints figures, never pass/fail. Bounded by --max-minutes.
+// current RSS and its anonymous part; CPU-s is the speaker process's user+system time since it started (all its
+// threads); "others" is the RSS of the pod's other processes (IronLB's gobgpd sidecar and bfdd). The Services
+// (label bench=speaker-memory, namespace demo, selecting the lab's echo pods so each has 3 endpoints;
+// --without-endpoints: no selector, no EndpointSlices, a lighter load for the lab's API server and kube-proxies)
+// take addresses from a pool of their own (10.210.0.0/16, announced by an L2Advertisement of its own); both, and
+// the DaemonSet's original command and environment, are restored at the end unless --keep (with --keep nothing is
+// cleaned up: meant for a lab taken down right after). On this 2-core lab the API server creates Services at
+// 6-8 a second (each ClusterIP allocation ~160 ms, one after the other), so 10,000 take over 20 minutes. Not a
+// test: it prints figures, never pass/fail. Bounded by --max-minutes.
 import { readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import * as k8s from '@kubernetes/client-node';
 import { Lab } from '../test/harness/netlab.ts';
 import { repoRoot } from '../test/harness/paths.ts';
-import { processMemory, type ProcessMemory } from './support/procmem.ts';
+import { processCpuSeconds, processMemory, type ProcessMemory } from './support/procmem.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
-import { COMPONENTS, IRONLB_NAMESPACE, listPods, type PodView } from '../test/lab/install.ts';
+import {
+  METALLB_NAMESPACE,
+  METALLB_SPEAKER,
+  metallbConfigurationStateCrd,
+  metallbSpeakerImage,
+  metallbSpeakerManifests,
+} from './support/metallb-speaker.ts';
+import {
+  COMPONENTS,
+  IRONLB_NAMESPACE,
+  listPods,
+  NO_SPEAKER_LABEL,
+  type PodView,
+} from '../test/lab/install.ts';
 
 const { values: f } = parseArgs({
   options: {
@@ -36,6 +61,7 @@ const { values: f } = parseArgs({
     'max-minutes': { type: 'string', default: '18' },
     keep: { type: 'boolean', default: false },
     'without-endpoints': { type: 'boolean', default: false },
+    'skip-idle': { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -64,11 +90,13 @@ const left = () => deadline - Date.now();
 
 const variants = parseVariants(f.variants as string);
 
-/** Memory of one process, MiB. */
-type Memory = ProcessMemory;
+const isMetalLB = (v: Variant) => v.entry === 'metallb';
 
-/** podMemory reads the memory of a pod's container `name` through its node's containerd task list. */
-async function podMemory(lab: Lab, pod: PodView, name: string): Promise<Memory> {
+/** Memory of one process, MiB, its CPU time so far and the RSS of the pod's other containers. */
+type Memory = ProcessMemory & { cpu: number; others: number };
+
+/** containerPid finds the pid of a pod's container `name` through its node's containerd task list. */
+async function containerPid(lab: Lab, pod: PodView, name: string): Promise<string> {
   const id = pod.containers.get(name)?.id;
   if (!id) throw new Error(`Pod "${pod.namespace}/${pod.name}" has no running container "${name}"`);
   const tasks = await lab.ctr(pod.node, ['tasks', 'ls']);
@@ -78,11 +106,38 @@ async function podMemory(lab: Lab, pod: PodView, name: string): Promise<Memory> 
     .find((x) => x[0] === id)?.[1];
   if (!pid)
     throw new Error(`Container "${name}" of pod "${pod.namespace}/${pod.name}" has no task in containerd`);
-  return processMemory(pid);
+  return pid;
 }
 
-async function speakers(lab: Lab): Promise<PodView[]> {
-  const pods = await listPods(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.selector);
+/** containerPids lists every process of a pod's container (`ctr tasks ps`: the first column). */
+async function containerPids(lab: Lab, pod: PodView, name: string): Promise<string[]> {
+  const id = pod.containers.get(name)?.id;
+  if (!id) return [];
+  const out = await lab.ctr(pod.node, ['tasks', 'ps', id]);
+  return out
+    .split('\n')
+    .slice(1)
+    .map((l) => l.trim().split(/\s+/)[0] ?? '')
+    .filter((x) => /^\d+$/.test(x));
+}
+
+/**
+ * podMemory reads the memory and CPU time of a pod's container `name` (its first process), and the summed RSS of
+ * every other process of the pod (IronLB's gobgpd sidecar, the bfdd its speaker starts).
+ */
+async function podMemory(lab: Lab, pod: PodView, name: string): Promise<Memory> {
+  const pid = await containerPid(lab, pod, name);
+  let others = 0;
+  for (const c of pod.containers.keys())
+    for (const p of await containerPids(lab, pod, c)) if (p !== pid) others += processMemory(p).rss;
+  return { ...processMemory(pid), cpu: processCpuSeconds(pid), others };
+}
+
+/** speakers lists the running speaker pods of a variant (IronLB's or MetalLB's), by node. */
+async function speakers(lab: Lab, v: Variant): Promise<PodView[]> {
+  const pods = isMetalLB(v)
+    ? await listPods(lab, METALLB_NAMESPACE, METALLB_SPEAKER.selector)
+    : await listPods(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.selector);
   return pods.filter((p) => p.node > 0).sort((a, b) => a.node - b.node);
 }
 
@@ -93,24 +148,25 @@ interface Row {
   speakers: Map<number, Memory>;
   controller?: Memory;
   seconds: number;
+  load: number[];
 }
 
-async function sample(lab: Lab, phase: string, variant: string, seconds: number): Promise<void> {
+async function sample(lab: Lab, phase: string, v: Variant, seconds: number): Promise<void> {
   let row: Row;
   try {
-    row = await read(lab, phase, variant, seconds);
+    row = await read(lab, phase, v, seconds);
   } catch (e) {
     // a speaker restarted meanwhile (liveness under load): say so and go on, the other rows still count
-    log(`${phase} (${variant}): reading memory failed: ${e instanceof Error ? e.message : String(e)}`);
+    log(`${phase} (${v.label}): reading memory failed: ${e instanceof Error ? e.message : String(e)}`);
     return;
   }
   rows.push(row);
   log(`so far:\n${table(rows, nodes)}`);
 }
 
-async function read(lab: Lab, phase: string, variant: string, seconds: number): Promise<Row> {
-  const row: Row = { phase, variant, speakers: new Map(), seconds };
-  for (const p of await speakers(lab)) row.speakers.set(p.node, await podMemory(lab, p, 'speaker'));
+async function read(lab: Lab, phase: string, v: Variant, seconds: number): Promise<Row> {
+  const row: Row = { phase, variant: v.label, speakers: new Map(), seconds, load: loadavg() };
+  for (const p of await speakers(lab, v)) row.speakers.set(p.node, await podMemory(lab, p, 'speaker'));
   const controllers = await listPods(lab, IRONLB_NAMESPACE, COMPONENTS.controller.selector);
   const mems = await Promise.all(
     controllers.filter((p) => p.node > 0).map((p) => podMemory(lab, p, 'controller')),
@@ -118,6 +174,34 @@ async function read(lab: Lab, phase: string, variant: string, seconds: number): 
   // the replica that did the work is the one with the highest peak (the leader)
   row.controller = mems.sort((a, b) => b.peak - a.peak)[0];
   return row;
+}
+
+/**
+ * settle waits --settle seconds, then until every speaker of v has used under 5% of a core over 10 s (its start
+ * or the last burst worked through), at most 3 minutes and never past the deadline.
+ */
+async function settle(lab: Lab, v: Variant): Promise<void> {
+  await sleep(settleMs);
+  const until = Math.min(deadline, Date.now() + 180_000);
+  const cpu = async () => {
+    const m = new Map<string, number>();
+    for (const p of await speakers(lab, v))
+      m.set(p.name, processCpuSeconds(await containerPid(lab, p, 'speaker')));
+    return m;
+  };
+  try {
+    let before = await cpu();
+    while (Date.now() < until) {
+      await sleep(10_000);
+      const now = await cpu();
+      const busy = [...now].filter(([name, s]) => s - (before.get(name) ?? 0) > 0.5);
+      if (busy.length === 0) return;
+      before = now;
+    }
+    log(`${v.label}: speakers still busy after the settle bound; sampling anyway`);
+  } catch (e) {
+    log(`${v.label}: could not follow the speakers' CPU (${e instanceof Error ? e.message : String(e)})`);
+  }
 }
 
 /** speakerSpec reads the speaker container's command and managed environment from the DaemonSet. */
@@ -133,7 +217,7 @@ async function speakerSpec(lab: Lab): Promise<{ command: string[]; env: k8s.V1En
 
 /**
  * rollOut sets the speaker's command and managed environment, restarts every speaker (a template annotation
- * that changes each time) and waits until every speaker runs them, Ready.
+ * that changes each time) and waits until every speaker runs them, Ready (timeoutS 0: does not wait).
  */
 async function rollOut(
   lab: Lab,
@@ -162,17 +246,131 @@ async function rollOut(
     '-p',
     JSON.stringify(patch),
   ]);
+  if (timeoutS > 0)
+    await lab.kubectl([
+      '-n',
+      IRONLB_NAMESPACE,
+      'rollout',
+      'status',
+      `daemonset/${COMPONENTS.speaker.name}`,
+      `--timeout=${timeoutS}s`,
+    ]);
+}
+
+/** nodesWithoutIronLB labels (or unlabels) every lab node NO_SPEAKER_LABEL: IronLB's DaemonSet leaves (or returns). */
+async function labelNodes(lab: Lab, off: boolean): Promise<void> {
+  for (const n of lab.state.nodes)
+    await lab.kubectl([
+      'label',
+      'node',
+      n.name,
+      off ? `${NO_SPEAKER_LABEL}=true` : `${NO_SPEAKER_LABEL}-`,
+      '--overwrite',
+    ]);
+}
+
+/** gone waits until no pod (terminating ones included) matches selector in namespace. */
+async function gone(lab: Lab, namespace: string, selector: string): Promise<void> {
+  const until = Date.now() + 120_000;
+  while (Date.now() < until) {
+    const pods = await lab.api.core.listNamespacedPod({ namespace, labelSelector: selector });
+    if (pods.items.length === 0) return;
+    await sleep(1000);
+  }
+  throw new Error(`Pods "${selector}" in "${namespace}" still there after 120 s`);
+}
+
+let metallbUp = false;
+const WEBHOOK = 'ironlb-validating-webhook';
+
+/**
+ * webhookSkipsMetalLB makes IronLB's validating webhook leave metallb-system alone (a namespaceSelector on each
+ * of its webhooks; `on` false removes it): it judges metallb.io objects of every namespace against IronLB's own
+ * and would refuse MetalLB's copy of the bench pool as a duplicate.
+ */
+async function webhookSkipsMetalLB(lab: Lab, on: boolean): Promise<void> {
+  const vwc = JSON.parse(
+    await lab.kubectl(['get', 'validatingwebhookconfiguration', WEBHOOK, '-o', 'json']),
+  ) as k8s.V1ValidatingWebhookConfiguration;
+  const selector = {
+    matchExpressions: [
+      { key: 'kubernetes.io/metadata.name', operator: 'NotIn', values: [METALLB_NAMESPACE] },
+    ],
+  };
+  const ops = (vwc.webhooks ?? []).map((_, i) =>
+    on
+      ? { op: 'add', path: `/webhooks/${i}/namespaceSelector`, value: selector }
+      : { op: 'replace', path: `/webhooks/${i}/namespaceSelector`, value: {} },
+  );
+  await lab.kubectl([
+    'patch',
+    'validatingwebhookconfiguration',
+    WEBHOOK,
+    '--type=json',
+    '-p',
+    JSON.stringify(ops),
+  ]);
+}
+
+/**
+ * activate makes variant v the one speaker on every node, freshly started: for MetalLB, IronLB's speakers leave
+ * the nodes and MetalLB's DaemonSet is applied (or restarted); for IronLB, MetalLB's DaemonSet is deleted and
+ * IronLB's rolled out with v's command and environment.
+ */
+async function activate(lab: Lab, v: Variant): Promise<void> {
+  const timeout = `--timeout=${Math.max(30, Math.floor(left() / 1000))}s`;
+  if (isMetalLB(v)) {
+    await labelNodes(lab, true);
+    await gone(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.selector);
+    if (!metallbUp) {
+      await lab.kubectl(['apply', '-f', metallbConfigurationStateCrd()]);
+      await lab.kubectl([
+        'wait',
+        '--for=condition=Established',
+        '--timeout=60s',
+        'crd/configurationstates.metallb.io',
+      ]);
+      await lab.kubectl(['apply', '-f', '-'], metallbSpeakerManifests());
+      await webhookSkipsMetalLB(lab, true);
+      await ensurePool(lab, METALLB_NAMESPACE);
+      metallbUp = true;
+    } else {
+      await lab.kubectl(['-n', METALLB_NAMESPACE, 'rollout', 'restart', `daemonset/${METALLB_SPEAKER.name}`]);
+    }
+    await lab.kubectl([
+      '-n',
+      METALLB_NAMESPACE,
+      'rollout',
+      'status',
+      `daemonset/${METALLB_SPEAKER.name}`,
+      timeout,
+    ]);
+    return;
+  }
+  await startIronLB(lab, commandOf(v), v.env);
+}
+
+/** startIronLB removes MetalLB's speakers if they run and rolls IronLB's out on every node with command and env. */
+async function startIronLB(lab: Lab, command: string[], env: Record<string, string>): Promise<void> {
+  if (metallbUp) {
+    await lab.kubectl(['-n', METALLB_NAMESPACE, 'delete', 'daemonset', METALLB_SPEAKER.name, '--wait']);
+    await gone(lab, METALLB_NAMESPACE, METALLB_SPEAKER.selector);
+    metallbUp = false;
+  }
+  await rollOut(lab, command, env, 0);
+  await labelNodes(lab, false);
+  const timeout = `--timeout=${Math.max(30, Math.floor(left() / 1000))}s`;
   await lab.kubectl([
     '-n',
     IRONLB_NAMESPACE,
     'rollout',
     'status',
     `daemonset/${COMPONENTS.speaker.name}`,
-    `--timeout=${timeoutS}s`,
+    timeout,
   ]);
 }
 
-async function ensurePool(lab: Lab): Promise<void> {
+async function ensurePool(lab: Lab, namespace: string): Promise<void> {
   const custom = lab.api.custom;
   const objects = [
     {
@@ -186,7 +384,7 @@ async function ensurePool(lab: Lab): Promise<void> {
       await custom.createNamespacedCustomObject({
         group: 'metallb.io',
         version: 'v1beta1',
-        namespace: IRONLB_NAMESPACE,
+        namespace,
         plural: o.plural,
         body: { apiVersion: 'metallb.io/v1beta1', metadata: { name: POOL }, ...o.body },
       });
@@ -196,13 +394,13 @@ async function ensurePool(lab: Lab): Promise<void> {
   }
 }
 
-async function removePool(lab: Lab): Promise<void> {
+async function removePool(lab: Lab, namespace: string): Promise<void> {
   for (const plural of ['l2advertisements', 'ipaddresspools'])
     await lab.api.custom
       .deleteNamespacedCustomObject({
         group: 'metallb.io',
         version: 'v1beta1',
-        namespace: IRONLB_NAMESPACE,
+        namespace,
         plural,
         name: POOL,
       })
@@ -299,53 +497,92 @@ async function deleteServices(lab: Lab): Promise<void> {
   await Promise.all(Array.from({ length: Math.min(concurrency, names.length) }, lane));
 }
 
+/** table prints one line per sample and node: the speaker's memory and CPU, the controller's memory, the load. */
 function table(rows: Row[], nodes: number[]): string {
   const f1 = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
   const head = [
     'phase',
     'speaker variant',
-    ...nodes.map((n) => `node ${n} peak / rss / anon MiB`),
-    'max peak MiB',
+    'node',
+    'peak MiB',
+    'rss MiB',
+    'anon MiB',
+    'others rss MiB',
+    'CPU-s',
     'controller peak / rss MiB',
     's',
+    'load 1/5/15',
   ];
-  const body = rows.map((r) => [
-    r.phase,
-    r.variant,
-    ...nodes.map((n) => {
+  const body = rows.flatMap((r) =>
+    nodes.map((n) => {
       const m = r.speakers.get(n);
-      return m ? `${f1(m.peak)} / ${f1(m.rss)} / ${f1(m.anon)}` : '-';
+      return [
+        r.phase,
+        r.variant,
+        String(n),
+        f1(m?.peak),
+        f1(m?.rss),
+        f1(m?.anon),
+        f1(m?.others),
+        f1(m?.cpu),
+        r.controller ? `${f1(r.controller.peak)} / ${f1(r.controller.rss)}` : '-',
+        r.seconds.toFixed(0),
+        r.load.map((x) => x.toFixed(1)).join(' '),
+      ];
     }),
-    f1(Math.max(...[...r.speakers.values()].map((m) => m.peak))),
-    r.controller ? `${f1(r.controller.peak)} / ${f1(r.controller.rss)}` : '-',
-    r.seconds.toFixed(0),
-  ]);
+  );
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => (b[i] ?? '').length)));
   const line = (cells: string[]) =>
     cells.map((x, i) => (i < 2 ? x.padEnd(widths[i] ?? 0) : x.padStart(widths[i] ?? 0))).join('  ');
   return [line(head), ...body.map(line)].join('\n');
 }
 
+/** waitSpeakers waits until v runs one Ready speaker on every lab node. */
+async function waitSpeakers(lab: Lab, v: Variant): Promise<void> {
+  const until = Math.max(Date.now() + 30_000, deadline);
+  for (;;) {
+    const pods = await speakers(lab, v);
+    if (pods.length === lab.state.nodes.length && pods.every((p) => p.ready)) return;
+    if (Date.now() > until)
+      throw new Error(
+        `${v.label}: ${pods.filter((p) => p.ready).length} of ${lab.state.nodes.length} speakers Ready`,
+      );
+    await sleep(2000);
+  }
+}
+
 const lab = Lab.attach(f.attach as string, log);
 const original = await speakerSpec(lab);
 const commandOf = (v: Variant) => ['node', v.entry];
 const rows: Row[] = [];
-let nodes: number[] = [];
+const nodes = lab.state.nodes.map((n) => n.index);
 try {
+  if (variants.some(isMetalLB)) {
+    log('loading MetalLB speaker image into the nodes');
+    await lab.loadImages(await metallbSpeakerImage(log));
+  }
+  await ensurePool(lab, IRONLB_NAMESPACE);
+  // idle: every variant before the Services exist, the first last (it serves the creation phase)
+  // --skip-idle continues an earlier run: its Services and its first variant's speakers are left as they are
+  const idle = f['skip-idle'] ? [] : [...variants.slice(1), variants[0] as Variant];
+  for (const v of idle) {
+    log(`variant ${v.label}: starting, idle`);
+    const t = Date.now();
+    await activate(lab, v);
+    await waitSpeakers(lab, v);
+    await settle(lab, v);
+    await sample(lab, 'idle', v, (Date.now() - t) / 1000);
+  }
   const first = variants[0] as Variant;
-  log(`variant ${first.label}: rolling out`);
-  await rollOut(lab, commandOf(first), first.env);
-  nodes = (await speakers(lab)).map((p) => p.node);
-  await ensurePool(lab);
-  await sample(lab, 'idle', first.label, 0);
-  log(`creating ${N} Services in ${NS} (${concurrency} in flight)`);
+  log(`creating ${N} Services in ${NS} (${concurrency} in flight), ${first.label} announcing`);
   const t0 = Date.now();
   await createServices(lab);
+  log(`created in ${((Date.now() - t0) / 1000).toFixed(0)} s; waiting for addresses`);
   const got = await waitAssigned(lab);
   const took = (Date.now() - t0) / 1000;
-  log(`${got} of ${N} Services hold an address after ${took.toFixed(0)} s; settling ${settleMs / 1000} s`);
-  await sleep(settleMs);
-  await sample(lab, `create ${N}${got < N ? ` (${got} assigned)` : ''}`, first.label, took);
+  log(`${got} of ${N} Services hold an address after ${took.toFixed(0)} s; settling`);
+  await settle(lab, first);
+  await sample(lab, `create ${N}${got < N ? ` (${got} assigned)` : ''}`, first, took);
   for (const v of variants) {
     if (left() <= 0) {
       log(`out of time (--max-minutes): variant ${v.label} not measured`);
@@ -353,27 +590,37 @@ try {
     }
     log(`variant ${v.label}: restarting the speakers with ${got} Services in place`);
     const t1 = Date.now();
-    await rollOut(lab, commandOf(v), v.env);
-    await sleep(settleMs);
-    await sample(lab, `restart with ${got}`, v.label, (Date.now() - t1) / 1000);
+    try {
+      await activate(lab, v);
+      await waitSpeakers(lab, v);
+    } catch (e) {
+      // one variant that cannot start in time does not cost the others their row
+      log(`variant ${v.label}: not started: ${e instanceof Error ? e.message : String(e)}`);
+      continue;
+    }
+    await settle(lab, v);
+    await sample(lab, `restart with ${got}`, v, (Date.now() - t1) / 1000);
   }
 } finally {
   console.log(
     `speaker memory benchmark: ${N} LoadBalancer Services (L2, ${f['without-endpoints'] ? 'no endpoints' : '3 endpoints each'}), ${nodes.length} nodes, ` +
-      `settle ${settleMs / 1000} s; DaemonSet originally ${original.command.join(' ')} ` +
+      `settle ${settleMs / 1000} s + quiet; IronLB's DaemonSet originally ${original.command.join(' ')} ` +
       `${original.env.map((e) => `${e.name}=${e.value ?? ''}`).join(' ')}`,
   );
   console.log(table(rows, nodes));
   console.log(
-    'peak = VmHWM of the container process (since it started), rss = VmRSS now, anon = its anonymous part',
+    'peak = VmHWM of the speaker process (since it started), rss = VmRSS now, anon = its anonymous part, ' +
+      "others = RSS of the pod's other processes, CPU-s = the speaker process's user+system time since it started",
   );
   if (!f.keep) {
-    log('restoring the DaemonSet, removing the Services and the pool');
+    log('restoring the DaemonSet, removing the Services and the pools');
     const env = Object.fromEntries(original.env.map((e) => [e.name, e.value ?? '']));
-    await rollOut(lab, original.command, env, 180).catch((e) =>
+    await startIronLB(lab, original.command, env).catch((e) =>
       log(`restoring the speaker failed: ${String(e)}`),
     );
     await deleteServices(lab);
-    await removePool(lab);
+    await removePool(lab, IRONLB_NAMESPACE);
+    await removePool(lab, METALLB_NAMESPACE);
+    await webhookSkipsMetalLB(lab, false).catch(() => undefined);
   }
 }

@@ -35,7 +35,7 @@ export function metallbController(log: (m: string) => void): string {
 }
 
 /** moduleDir downloads the release's module (a no-op once cached) and returns its read-only source folder. */
-function moduleDir(): string {
+export function moduleDir(): string {
   const dl = run(['go', 'mod', 'download', '-json', `${MODULE}@${METALLB_VERSION}`], {
     timeoutMs: 10 * 60_000,
   });

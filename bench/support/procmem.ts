@@ -25,3 +25,18 @@ export function processMemory(pid: number | string): ProcessMemory {
     threads: field(/Threads:\s+(\d+)/, status),
   };
 }
+
+/** CLOCK_TICKS is the kernel's USER_HZ, the unit of /proc/<pid>/stat's times (100 on Linux for x86 and arm). */
+const CLOCK_TICKS = 100;
+
+/**
+ * processCpuSeconds reads the CPU time a process has used so far, user plus system, all its threads
+ * (/proc/<pid>/stat fields utime and stime), in seconds.
+ */
+export function processCpuSeconds(pid: number | string): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // the command name may hold spaces and parentheses: the fields start after the last ')'
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // fields[0] is the state (field 3), so utime (field 14) and stime (field 15) are at 11 and 12
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS;
+}

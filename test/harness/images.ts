@@ -369,6 +369,10 @@ const DEFAULT_SECURITY = 'http://deb.debian.org/debian-security';
 const K8S_VERSION = 'v1.35.4';
 const GATEWAY_API_VERSION = process.env.IRONLB_GATEWAY_API_VERSION ?? 'v1.6.3';
 const KEEP_ARCHIVES = 3;
+/** METALLB_SPEAKER_PKG is MetalLB's speaker, the baseline bench/speaker-memory.bench.ts runs beside IronLB's. */
+const METALLB_SPEAKER_PKG = 'go.universe.tf/metallb/speaker';
+const METALLB_MODULE = 'go.universe.tf/metallb';
+const METALLB_VERSION = 'v0.16.1';
 /** STORAGE_LIMIT bounds buildah's storage (layers of every build, kept to make the next one fast). */
 const STORAGE_LIMIT = 12 * 2 ** 30;
 /** PRIVATE_MOUNTS runs a command in its own mount namespace: whatever it mounts goes away with it. */
@@ -452,6 +456,22 @@ const RECIPES: Recipe[] = [
         rel: 'echo-basic',
         src: await b.goBinary(ECHO_BASIC_PKG, GATEWAY_API_VERSION),
         identity: b.goIdentity(ECHO_BASIC_PKG, GATEWAY_API_VERSION),
+      },
+    ],
+  },
+  {
+    name: 'metallb-speaker',
+    repo: 'localhost/metallb-speaker',
+    tag: METALLB_VERSION,
+    dockerfile: img('metallb-speaker/Dockerfile'),
+    bases: {},
+    optional: true,
+    describe: `MetalLB ${METALLB_VERSION}'s speaker (native mode; go build through the module proxy), for bench/speaker-memory`,
+    inputs: async (b) => [
+      {
+        rel: 'speaker',
+        src: await b.goBinary(METALLB_SPEAKER_PKG, METALLB_VERSION, METALLB_MODULE),
+        identity: b.goIdentity(METALLB_SPEAKER_PKG, METALLB_VERSION),
       },
     ],
   },
@@ -833,14 +853,15 @@ class Builder {
 
   /**
    * goBinary builds a Go program the way its upstream image does: the module version's sources from the module
-   * proxy (go mod download), the program's own .go.mod/.go.sum made its go.mod, a static -trimpath build.
+   * proxy (go mod download), a static -trimpath build. A program with its own .go.mod/.go.sum (echo-basic) is
+   * copied out and those made its go.mod; one that is a package of `module` (MetalLB's speaker) is built in the
+   * module's read-only source folder with the module's go.mod.
    */
-  async goBinary(pkg: string, version: string): Promise<string> {
+  async goBinary(pkg: string, version: string, module = pkg.slice(0, pkg.lastIndexOf('/'))): Promise<string> {
     const id = createHash('sha256').update(this.goIdentity(pkg, version)).digest('hex').slice(0, 16);
     const out = join(this.dir, 'go', id);
     const name = pkg.split('/').pop() as string;
     if (!existsSync(join(out, name))) {
-      const module = pkg.slice(0, pkg.lastIndexOf('/'));
       this.log(`${name}: go build ${pkg}@${version} (module proxy; a minute on a cold module cache)`);
       const env = { ...process.env, CGO_ENABLED: '0', GOFLAGS: '-buildvcs=false', GOWORK: 'off' };
       const info = JSON.parse(
@@ -849,6 +870,14 @@ class Builder {
         Dir?: string;
       };
       if (!info.Dir) throw new Error(`go mod download of "${module}@${version}" gave no source directory`);
+      const rel = pkg.slice(module.length + 1);
+      if (!existsSync(join(info.Dir, rel, '.go.mod'))) {
+        mkdirSync(out, { recursive: true });
+        // symbols kept, as MetalLB's own image builds its programs
+        const flags = ['-trimpath', '-ldflags=-buildid=', '-o', join(out, name), `./${rel}`];
+        await exec(['go', 'build', '-C', info.Dir, ...flags], { env });
+        return join(out, name);
+      }
       const src = join(out, 'src');
       rmSync(out, { recursive: true, force: true });
       cpSync(join(info.Dir, name), src, { recursive: true });
