@@ -246,15 +246,17 @@ async function rollOut(
     '-p',
     JSON.stringify(patch),
   ]);
-  if (timeoutS > 0)
-    await lab.kubectl([
-      '-n',
-      IRONLB_NAMESPACE,
-      'rollout',
-      'status',
-      `daemonset/${COMPONENTS.speaker.name}`,
-      `--timeout=${timeoutS}s`,
-    ]);
+  if (timeoutS > 0) await rolloutStatus(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.name, timeoutS);
+}
+
+/** rolloutStatus waits (kubectl rollout status) until a DaemonSet's pods all run its template, timeoutS at most. */
+async function rolloutStatus(
+  lab: Lab,
+  namespace: string,
+  name: string,
+  timeoutS = Math.max(30, Math.floor(left() / 1000)),
+): Promise<void> {
+  await lab.kubectl(['-n', namespace, 'rollout', 'status', `daemonset/${name}`, `--timeout=${timeoutS}s`]);
 }
 
 /** nodesWithoutIronLB labels (or unlabels) every lab node NO_SPEAKER_LABEL: IronLB's DaemonSet leaves (or returns). */
@@ -318,7 +320,6 @@ async function webhookSkipsMetalLB(lab: Lab, on: boolean): Promise<void> {
  * IronLB's rolled out with v's command and environment.
  */
 async function activate(lab: Lab, v: Variant): Promise<void> {
-  const timeout = `--timeout=${Math.max(30, Math.floor(left() / 1000))}s`;
   if (isMetalLB(v)) {
     await labelNodes(lab, true);
     await gone(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.selector);
@@ -337,14 +338,7 @@ async function activate(lab: Lab, v: Variant): Promise<void> {
     } else {
       await lab.kubectl(['-n', METALLB_NAMESPACE, 'rollout', 'restart', `daemonset/${METALLB_SPEAKER.name}`]);
     }
-    await lab.kubectl([
-      '-n',
-      METALLB_NAMESPACE,
-      'rollout',
-      'status',
-      `daemonset/${METALLB_SPEAKER.name}`,
-      timeout,
-    ]);
+    await rolloutStatus(lab, METALLB_NAMESPACE, METALLB_SPEAKER.name);
     return;
   }
   await startIronLB(lab, commandOf(v), v.env);
@@ -359,15 +353,7 @@ async function startIronLB(lab: Lab, command: string[], env: Record<string, stri
   }
   await rollOut(lab, command, env, 0);
   await labelNodes(lab, false);
-  const timeout = `--timeout=${Math.max(30, Math.floor(left() / 1000))}s`;
-  await lab.kubectl([
-    '-n',
-    IRONLB_NAMESPACE,
-    'rollout',
-    'status',
-    `daemonset/${COMPONENTS.speaker.name}`,
-    timeout,
-  ]);
+  await rolloutStatus(lab, IRONLB_NAMESPACE, COMPONENTS.speaker.name);
 }
 
 async function ensurePool(lab: Lab, namespace: string): Promise<void> {
