@@ -156,9 +156,11 @@ export class L2Protocol implements Announcer<L2Step> {
         );
       log.info({ service: s.key, ips: s.ips, trigger }, 'announcing');
     }
+    // one pass over the plan, not one per Service announced before: O(services), not O(services²)
+    const byKey = new Map(plan.services.map((s) => [s.key, s]));
     for (const key of before) {
-      if (plan.services.some((s) => s.key === key && s.decision.announce)) continue;
-      const why = plan.services.find((s) => s.key === key)?.decision;
+      const why = byKey.get(key)?.decision;
+      if (why?.announce) continue;
       log.info(
         { service: key, reason: why && !why.announce ? why.reason : 'serviceGone', trigger },
         'stopped announcing',

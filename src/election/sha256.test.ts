@@ -27,6 +27,25 @@ describe('sha256', () => {
       expect(bytesToHex(sha256(b))).toBe(createHash('sha256').update(b).digest('hex'));
     }
   });
+  it('sha256Text agrees with node:crypto on any text, one call after another (the scratch block is reused)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.oneof(fc.string({ maxLength: 140 }), fc.string({ unit: 'binary', maxLength: 40 })), {
+          maxLength: 4,
+        }),
+        (texts) => {
+          for (const t of texts)
+            expect(bytesToHex(sha256Text(t))).toBe(createHash('sha256').update(t, 'utf8').digest('hex'));
+        },
+      ),
+      { numRuns: 200 },
+    );
+    // a long message, then a short one: nothing of the first may leak into the second's padding
+    for (const n of [300, 3, 130, 55, 56, 64, 0]) {
+      const t = 'n'.repeat(n);
+      expect(bytesToHex(sha256Text(t))).toBe(createHash('sha256').update(t).digest('hex'));
+    }
+  });
   it('hashes text as UTF-8', () => {
     expect(bytesToHex(sha256Text('nöde-1#2001:db8::1'))).toBe(
       createHash('sha256').update('nöde-1#2001:db8::1', 'utf8').digest('hex'),

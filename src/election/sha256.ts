@@ -18,22 +18,53 @@ const H0 = Uint32Array.from([
 
 const rotr = (x: number, n: number): number => (x >>> n) | (x << (32 - n));
 
+/**
+ * Scratch space reused by every call (the function is synchronous, so calls never overlap): the padded
+ * message, the message schedule and the state. The election hashes a few short strings per Service on every
+ * plan; without these each hash allocated six typed arrays (each with its own backing store), which made most
+ * of a plan's garbage.
+ */
+let block = new Uint8Array(128);
+const w = new Uint32Array(64);
+const state = new Uint32Array(8);
+
 /** sha256 returns the 32-byte SHA-256 digest of the bytes; it is pure and never throws. */
 export function sha256(message: Uint8Array): Uint8Array {
+  const len = message.length;
   // Pad: 0x80, zeros, then the bit length as a 64-bit big-endian integer, to a multiple of 64 bytes.
-  const blocks = Math.ceil((message.length + 9) / 64);
-  const data = new Uint8Array(blocks * 64);
-  data.set(message);
-  data[message.length] = 0x80;
-  const dv = new DataView(data.buffer);
-  const bits = message.length * 8;
-  dv.setUint32(data.length - 8, Math.floor(bits / 0x100000000));
-  dv.setUint32(data.length - 4, bits >>> 0);
+  const blocks = Math.ceil((len + 9) / 64);
+  if (block.length < blocks * 64) block = new Uint8Array(blocks * 64);
+  block.fill(0, 0, blocks * 64);
+  block.set(message);
+  return digest(len, blocks);
+}
 
-  const h = Uint32Array.from(H0);
-  const w = new Uint32Array(64);
+/** digest hashes the first `len` bytes already in `block`, padding them first. */
+function digest(len: number, blocks: number): Uint8Array {
+  const data = block;
+  const end = blocks * 64;
+  data[len] = 0x80;
+  const bitsHigh = Math.floor(len / 0x20000000);
+  const bitsLow = (len * 8) >>> 0;
+  data[end - 8] = bitsHigh >>> 24;
+  data[end - 7] = (bitsHigh >>> 16) & 255;
+  data[end - 6] = (bitsHigh >>> 8) & 255;
+  data[end - 5] = bitsHigh & 255;
+  data[end - 4] = bitsLow >>> 24;
+  data[end - 3] = (bitsLow >>> 16) & 255;
+  data[end - 2] = (bitsLow >>> 8) & 255;
+  data[end - 1] = bitsLow & 255;
+
+  const h = state;
+  h.set(H0);
   for (let b = 0; b < blocks; b++) {
-    for (let i = 0; i < 16; i++) w[i] = dv.getUint32(b * 64 + i * 4);
+    for (let i = 0, o = b * 64; i < 16; i++, o += 4)
+      w[i] =
+        (((data[o] as number) << 24) |
+          ((data[o + 1] as number) << 16) |
+          ((data[o + 2] as number) << 8) |
+          (data[o + 3] as number)) >>>
+        0;
     for (let i = 16; i < 64; i++) {
       const x = w[i - 15] as number;
       const y = w[i - 2] as number;
@@ -76,9 +107,15 @@ export function sha256(message: Uint8Array): Uint8Array {
     h[6] = ((h[6] as number) + g) >>> 0;
     h[7] = ((h[7] as number) + hh) >>> 0;
   }
+  // 32 bytes: V8 keeps a typed array this small inside its heap, with no backing store of its own
   const out = new Uint8Array(32);
-  const ov = new DataView(out.buffer);
-  for (let i = 0; i < 8; i++) ov.setUint32(i * 4, h[i] as number);
+  for (let i = 0; i < 8; i++) {
+    const v = h[i] as number;
+    out[i * 4] = v >>> 24;
+    out[i * 4 + 1] = (v >>> 16) & 255;
+    out[i * 4 + 2] = (v >>> 8) & 255;
+    out[i * 4 + 3] = v & 255;
+  }
   return out;
 }
 
@@ -86,7 +123,16 @@ const utf8 = new TextEncoder();
 
 /** sha256Text returns the SHA-256 digest of a string's UTF-8 bytes, as Go's sha256.Sum256([]byte(s)) does. */
 export function sha256Text(text: string): Uint8Array {
-  return sha256(utf8.encode(text));
+  const len = text.length;
+  // ASCII (node names, addresses: the election's inputs) is copied straight into the scratch block
+  let ascii = true;
+  for (let i = 0; i < len; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
+  if (!ascii) return sha256(utf8.encode(text));
+  const blocks = Math.ceil((len + 9) / 64);
+  if (block.length < blocks * 64) block = new Uint8Array(blocks * 64);
+  block.fill(0, 0, blocks * 64);
+  for (let i = 0; i < len; i++) block[i] = text.charCodeAt(i);
+  return digest(len, blocks);
 }
 
 /** compareBytes orders byte strings lexicographically, like Go's bytes.Compare: negative, zero or positive. */
