@@ -15,8 +15,6 @@ const entries = [
   { input: 'controller/main.ts', file: 'dist/controller.cjs', format: 'cjs' as const },
   { input: 'speaker/main.ts', file: 'dist/speaker.js', format: 'esm' as const },
   { input: 'ingress/main.ts', file: 'dist/ingress.js', format: 'esm' as const },
-  // The speaker's heartbeat thread (speaker/liveness-sender.ts) runs from a bundle of its own beside dist/speaker.js.
-  { input: 'speaker/liveness-worker.ts', file: 'dist/liveness-worker.js', format: 'esm' as const },
 ];
 
 export default defineConfig(

@@ -156,7 +156,7 @@ export function createSpeaker(deps: ProgramDeps<SpeakerMetrics>, o: SpeakerOptio
     timeoutMs: o.liveness.timeoutMs,
     log,
     clock,
-    // heartbeats from a worker thread keep flowing while this one is busy (a replaced transport: tests)
+    // heartbeats from the addon's thread keep flowing while this one is busy (a replaced transport: tests)
     ...(o.liveness.transport ? { transport: o.liveness.transport } : { senderThread: true }),
     peers: () => peerAddresses(nodes.list(), self),
     macs: (): string[] => l2.wire.localMacs(),

@@ -1,15 +1,17 @@
 // The sending half of speaker liveness: a heartbeat every interval to every peer while this speaker has joined,
 // plus bursts on demand (joining, leaving). It runs on the speaker's main thread (HeartbeatSender on the agent's
-// clock and transport; unit tests) or in a worker thread (WorkerSender, liveness-worker.ts), where a stall of
-// the main thread (a long synchronous step, a GC pause, little CPU on a busy node: measured up to a second
-// right after a speaker starts) does not silence it, so the peers do not move this node's addresses away and
-// back for nothing. The main thread pulses the sender every tick; a sender that has not been pulsed for
-// maxStallMs stops, so a speaker whose main thread hangs is still declared dead (maxStallMs + timeout later).
+// clock and transport; unit tests) or on a native thread of the packet-socket addon (NativeSender,
+// speaker/native/src/heartbeat.c), where a stall of the main thread (a long synchronous step, a GC pause, little
+// CPU on a busy node: measured up to a second right after a speaker starts) does not silence it, so the peers do
+// not move this node's addresses away and back for nothing. The main thread pulses the sender every tick; a
+// sender that has not been pulsed for maxStallMs stops, so a speaker whose main thread hangs is still declared
+// dead (maxStallMs + timeout later). The native thread replaced a worker thread (a second V8 isolate, ~13-18 MiB
+// resident per pod; README, "Memory"): it runs no JavaScript, so the main thread hands it, with every pulse, the
+// numbered and signed heartbeats of the next maxStallMs, and it goes quiet when they run out.
 import { createHmac } from 'node:crypto';
-import { Worker } from 'node:worker_threads';
 import { encodeHeartbeat, HEARTBEAT_VERSION } from '../src/liveness/membership.ts';
 import type { Clock, Timer } from '../edge/clock.ts';
-import type { Logger } from '../edge/log.ts';
+import type { HeartbeatBinding, HeartbeatHandle } from './native/index.ts';
 
 /** TAG_BYTES is the length of the HMAC-SHA256 tag appended to a signed heartbeat (truncated, RFC 2104 §5). */
 export const TAG_BYTES = 16;
@@ -96,90 +98,91 @@ export class HeartbeatSender implements Sender {
   }
 
   private sendOne(): void {
-    const { macs, peers, leaving } = this.state;
-    const bytes = encodeHeartbeat({
-      v: HEARTBEAT_VERSION,
-      node: this.o.self,
-      incarnation: this.o.incarnation,
-      seq: ++this.seq,
-      // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this
-      // speaker back as a member (and give it its addresses again) for the rest of the handoff
-      state: leaving ? 'leaving' : 'alive',
-      ...(macs.length ? { macs: [...macs] } : {}),
-    });
-    const datagram = this.o.key ? Buffer.concat([bytes, tagOf(bytes, this.o.key)]) : bytes;
-    for (const address of peers) this.o.send(datagram, address);
+    const datagram = heartbeatDatagram(this.o, this.state, ++this.seq);
+    for (const address of this.state.peers) this.o.send(datagram, address);
   }
 }
 
 /**
- * WORKER_MODULE is the sender thread's module beside this one: the source (liveness-worker.ts) when the
- * program runs from its sources, the bundle dist/liveness-worker.js (rolldown.config.ts) when it runs from
- * dist/speaker.js, as in the image.
+ * heartbeatDatagram is heartbeat number seq as sent: encoded, and signed when there is a key. Every sender
+ * numbers and signs through it.
  */
-const WORKER_MODULE = new URL(
-  import.meta.url.endsWith('.ts') ? './liveness-worker.ts' : './liveness-worker.js',
-  import.meta.url,
-);
+export function heartbeatDatagram(
+  o: { self: string; incarnation: number; key?: Uint8Array },
+  state: SenderState,
+  seq: number,
+): Uint8Array {
+  const bytes = encodeHeartbeat({
+    v: HEARTBEAT_VERSION,
+    node: o.self,
+    incarnation: o.incarnation,
+    seq,
+    // once leaving, every later heartbeat says so too: an "alive" one would make the peers take this
+    // speaker back as a member (and give it its addresses again) for the rest of the handoff
+    state: state.leaving ? 'leaving' : 'alive',
+    ...(state.macs.length ? { macs: [...state.macs] } : {}),
+  });
+  return o.key ? Buffer.concat([bytes, tagOf(bytes, o.key)]) : bytes;
+}
 
-/** WorkerData is what liveness-worker.ts starts from. */
-export interface WorkerData {
+/** NativeSenderOptions: who this speaker is, where heartbeats go and how often. */
+export interface NativeSenderOptions {
   self: string;
   incarnation: number;
   key?: Uint8Array;
+  /** port: the peers' liveness port. */
   port: number;
   intervalMs: number;
   maxStallMs: number;
 }
 
-/** WorkerMessage is one message from the main thread to the worker. */
-export type WorkerMessage =
-  { type: 'pulse'; state: SenderState } | { type: 'burst'; n: number } | { type: 'stop' };
-
 /**
- * WorkerSender runs a HeartbeatSender in a worker thread (liveness-worker.ts, UDP from an ephemeral port to
- * the peers' liveness port). If the worker fails, it logs why and sends from the main thread instead.
+ * NativeSender sends heartbeats from the addon's native thread (HeartbeatBinding). Every pulse hands the thread
+ * the next floor(maxStallMs / intervalMs) + 1 heartbeats, numbered on from the last one it sent and signed here
+ * (HMAC is Node's, not the addon's); the thread sends one per interval while joined, so a main thread that
+ * stalls longer than maxStallMs leaves it with nothing to send. A burst is sent at once from the same batch,
+ * so numbers only ever grow. O(maxStallMs / intervalMs) encodings and tags per pulse (21 at the defaults).
  */
-export class WorkerSender implements Sender {
-  private worker: Worker | undefined;
-  private fallback: HeartbeatSender | undefined;
-  private last: SenderState | undefined;
-  private readonly inThread: () => HeartbeatSender;
+export class NativeSender implements Sender {
+  private readonly o: NativeSenderOptions;
+  private readonly binding: HeartbeatBinding;
+  private handle: HeartbeatHandle | undefined;
+  private state: SenderState = { joined: false, leaving: false, macs: [], peers: [] };
 
-  /** inThread makes the sender used instead when the worker fails. */
-  constructor(data: WorkerData, inThread: () => HeartbeatSender, log?: Logger) {
-    this.inThread = inThread;
-    const worker = new Worker(WORKER_MODULE, { workerData: data });
-    worker.unref();
-    worker.on('error', (err) => {
-      log?.warn({ err: err.message }, 'liveness sender thread failed: sending from the main thread');
-      this.worker = undefined;
-      this.fallback = this.inThread();
-      this.fallback.start();
-      if (this.last) this.fallback.pulse(this.last);
-    });
-    this.worker = worker;
-  }
-
-  private post(m: WorkerMessage): void {
-    this.worker?.postMessage(m);
+  /** The constructor starts the thread; it throws (from the addon) when it cannot. */
+  constructor(options: NativeSenderOptions, binding: HeartbeatBinding) {
+    this.o = options;
+    this.binding = binding;
+    this.handle = binding.heartbeatOpen(options.port, options.intervalMs);
   }
 
   pulse(state: SenderState): void {
-    this.last = state;
-    if (this.fallback) this.fallback.pulse(state);
-    else this.post({ type: 'pulse', state });
+    this.state = state;
+    this.load(0);
   }
 
   burst(n: number): void {
-    if (this.fallback) this.fallback.burst(n);
-    else this.post({ type: 'burst', n });
+    if (!this.handle) return;
+    this.load(n);
+    this.binding.heartbeatSendNow(this.handle, n);
   }
 
   stop(): void {
-    this.fallback?.stop();
-    this.post({ type: 'stop' });
-    void this.worker?.terminate();
-    this.worker = undefined;
+    if (this.handle) this.binding.heartbeatClose(this.handle);
+    this.handle = undefined;
+  }
+
+  /** load replaces the thread's batch with the next maxStallMs of heartbeats, plus `extra` for a burst. */
+  private load(extra: number): void {
+    if (!this.handle) return;
+    // one more than a stall's worth: the thread may send one of the old batch while this one is built
+    const count = Math.floor(this.o.maxStallMs / this.o.intervalMs) + 1 + extra;
+    // numbered on from the last one sent; one the thread sends meanwhile is skipped by the load, so a batch
+    // never repeats a number the peers have seen (they ignore it)
+    const first = this.binding.heartbeatLastSent(this.handle) + 1;
+    const datagrams = Array.from({ length: count }, (_, i) =>
+      heartbeatDatagram(this.o, this.state, first + i),
+    );
+    this.binding.heartbeatLoad(this.handle, first, datagrams, [...this.state.peers], this.state.joined);
   }
 }

@@ -28,7 +28,7 @@ async function peer(): Promise<{ port: number; heard: Heartbeat[] }> {
 
 describe.each([
   ['from this thread', false],
-  ['from a worker thread', true],
+  ['from the native heartbeat thread', true],
 ])('LivenessAgent sending %s', (_, senderThread) => {
   it('keeps saying "leaving" in every heartbeat after leave(), so peers never take it back', async () => {
     const p = await peer();
@@ -75,7 +75,7 @@ async function block(ms: number): Promise<void> {
   await new Promise((r) => setTimeout(r, 20));
 }
 
-describe('LivenessAgent sending from a worker thread', () => {
+describe('LivenessAgent sending from the native heartbeat thread', () => {
   it('keeps heartbeating while this thread is blocked, and stops once it was blocked longer than maxStallMs', async () => {
     const p = await peer();
     const agent = new LivenessAgent({
@@ -91,7 +91,7 @@ describe('LivenessAgent sending from a worker thread', () => {
     agents.push(agent);
     await agent.start();
     await waitFor('heartbeats', () => p.heard.length > 3, { timeoutMs: 5000, intervalMs: 5 });
-    // 400 ms blocked: the worker's heartbeats wait in the peer's socket, ~20 of them
+    // 400 ms blocked: the thread's heartbeats wait in the peer's socket, ~20 of them
     let before = p.heard.length;
     await block(400);
     expect(p.heard.length - before).toBeGreaterThanOrEqual(10);

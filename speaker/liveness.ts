@@ -12,11 +12,12 @@ import { isIPv6 } from 'node:net';
 import { Membership, decodeHeartbeat } from '../src/liveness/membership.ts';
 import { realClock, type Clock, type Timer } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
+import { loadNative, type HeartbeatBinding } from './native/index.ts';
 import {
   HeartbeatSender,
   MAX_STALL_MS,
+  NativeSender,
   TAG_BYTES,
-  WorkerSender,
   tagOf,
   type Sender,
   type SenderState,
@@ -48,10 +49,13 @@ export interface LivenessOptions {
   /** transport: how datagrams move (default: UDP on port, IPv4 and IPv6). */
   transport?: DatagramTransport;
   /**
-   * senderThread: send heartbeats from a worker thread (liveness-sender.ts), so a stall of this thread does
-   * not silence them for up to maxStallMs. Off by default (then the transport sends, on the clock).
+   * senderThread: send heartbeats from the packet-socket addon's native thread (liveness-sender.ts,
+   * NativeSender), so a stall of this thread does not silence them for up to maxStallMs. Off by default (then
+   * the transport sends, on the clock); when the thread cannot start, the transport sends (logged).
    */
   senderThread?: boolean;
+  /** heartbeatBinding: the addon's heartbeat thread (default: the loaded addon; tests pass a fake). */
+  heartbeatBinding?: HeartbeatBinding;
   /** maxStallMs: heartbeats stop after this long without this thread running (default MAX_STALL_MS). */
   maxStallMs?: number;
 }
@@ -138,20 +142,31 @@ export class LivenessAgent {
         clock: this.clock,
         send: (datagram, address) => this.transport.send(datagram, address),
       });
-    this.sender = options.senderThread
-      ? new WorkerSender(
-          {
-            self: options.self,
-            incarnation: this.incarnation,
-            ...(options.key ? { key: options.key } : {}),
-            port: options.port,
-            intervalMs: options.intervalMs,
-            maxStallMs,
-          },
-          inThread,
-          options.log,
-        )
-      : inThread();
+    this.sender = options.senderThread ? this.threadSender(maxStallMs, inThread) : inThread();
+  }
+
+  /** threadSender is the addon's heartbeat thread, or the in-thread sender (logged) when it cannot start. */
+  private threadSender(maxStallMs: number, inThread: () => HeartbeatSender): Sender & { start?(): void } {
+    const o = this.o;
+    try {
+      return new NativeSender(
+        {
+          self: o.self,
+          incarnation: this.incarnation,
+          ...(o.key ? { key: o.key } : {}),
+          port: o.port,
+          intervalMs: o.intervalMs,
+          maxStallMs,
+        },
+        o.heartbeatBinding ?? loadNative(),
+      );
+    } catch (e) {
+      o.log?.warn(
+        { err: e instanceof Error ? e.message : String(e) },
+        'heartbeat sender thread unavailable: sending from the main thread',
+      );
+      return inThread();
+    }
   }
 
   /** start listens and joins at once (listen() then join()). */

@@ -22,6 +22,42 @@ export interface NativeBinding {
   startReceive(handle: Handle, cb: (frame: Uint8Array, pkttype: number) => void): void;
   stopReceive(handle: Handle): void;
   close(handle: Handle): void;
+  heartbeatOpen: HeartbeatBinding['heartbeatOpen'];
+  heartbeatLoad: HeartbeatBinding['heartbeatLoad'];
+  heartbeatSendNow: HeartbeatBinding['heartbeatSendNow'];
+  heartbeatLastSent: HeartbeatBinding['heartbeatLastSent'];
+  heartbeatClose: HeartbeatBinding['heartbeatClose'];
+}
+
+/** HeartbeatHandle is the opaque handle of a heartbeat sender thread. */
+export type HeartbeatHandle = { readonly __brand: 'ironlbHeartbeatHandle' };
+
+/**
+ * HeartbeatBinding is the addon's heartbeat sender thread (src/heartbeat.c): a native thread that sends, one
+ * every interval while `periodic`, the numbered datagrams of the batch it was last given, to every peer's UDP
+ * port. It never runs JavaScript, so it keeps sending while the main thread is busy, and it stops when the
+ * batch runs out. Used by NativeSender (speaker/liveness-sender.ts).
+ */
+export interface HeartbeatBinding {
+  /** heartbeatOpen starts the thread (sending nothing until a batch is loaded). */
+  heartbeatOpen(port: number, intervalMs: number): HeartbeatHandle;
+  /**
+   * heartbeatLoad replaces the batch: datagrams[i] is number firstSeq + i; numbers at or below the last one
+   * sent are skipped. Returns the last number sent before this call (0: none yet; numbers start at 1).
+   */
+  heartbeatLoad(
+    handle: HeartbeatHandle,
+    firstSeq: number,
+    datagrams: Uint8Array[],
+    peers: string[],
+    periodic: boolean,
+  ): number;
+  /** heartbeatLastSent is the last number sent (0: none yet). */
+  heartbeatLastSent(handle: HeartbeatHandle): number;
+  /** heartbeatSendNow sends the next n datagrams of the batch at once; returns how many there were. */
+  heartbeatSendNow(handle: HeartbeatHandle, n: number): number;
+  /** heartbeatClose stops and joins the thread; idempotent. */
+  heartbeatClose(handle: HeartbeatHandle): void;
 }
 
 /** ADDON_PATH is where build.sh puts the compiled addon. */

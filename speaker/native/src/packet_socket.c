@@ -8,6 +8,7 @@
 //   startReceive(handle, cb(frame, pkttype)) -- uv_poll on the fd; cb runs on the main thread per frame; a
 //                                                VLAN tag the NIC stripped (PACKET_AUXDATA) is put back in place
 //   stopReceive(handle), close(handle)
+//   heartbeatOpen, heartbeatLoad, heartbeatSendNow, heartbeatClose: the heartbeat sender thread (heartbeat.c)
 //
 // Errors are thrown as Error with code = the errno name ("EPERM", "ENODEV", ...) and a message naming the
 // interface and the call that failed.
@@ -444,6 +445,8 @@ static napi_value close_handle(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+void heartbeat_exports(napi_env env, napi_value exports);
+
 static napi_value init(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
     { "interfaceInfo", NULL, interface_info, NULL, NULL, NULL, napi_default, NULL },
@@ -454,6 +457,7 @@ static napi_value init(napi_env env, napi_value exports) {
     { "close", NULL, close_handle, NULL, NULL, NULL, napi_default, NULL },
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  heartbeat_exports(env, exports);
   return exports;
 }
 
