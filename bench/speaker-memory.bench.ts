@@ -149,6 +149,8 @@ interface Row {
   controller?: Memory;
   seconds: number;
   load: number[];
+  /** per node name: the ServiceL2Status objects its speaker keeps (what it says it announces) */
+  announced: Map<string, number>;
 }
 
 async function sample(lab: Lab, phase: string, v: Variant, seconds: number): Promise<void> {
@@ -165,7 +167,14 @@ async function sample(lab: Lab, phase: string, v: Variant, seconds: number): Pro
 }
 
 async function read(lab: Lab, phase: string, v: Variant, seconds: number): Promise<Row> {
-  const row: Row = { phase, variant: v.label, speakers: new Map(), seconds, load: loadavg() };
+  const row: Row = {
+    phase,
+    variant: v.label,
+    speakers: new Map(),
+    seconds,
+    load: loadavg(),
+    announced: await l2Statuses(lab, isMetalLB(v) ? METALLB_NAMESPACE : IRONLB_NAMESPACE),
+  };
   for (const p of await speakers(lab, v)) row.speakers.set(p.node, await podMemory(lab, p, 'speaker'));
   const controllers = await listPods(lab, IRONLB_NAMESPACE, COMPONENTS.controller.selector);
   const mems = await Promise.all(
@@ -174,6 +183,28 @@ async function read(lab: Lab, phase: string, v: Variant, seconds: number): Promi
   // the replica that did the work is the one with the highest peak (the leader)
   row.controller = mems.sort((a, b) => b.peak - a.peak)[0];
   return row;
+}
+
+/** l2Statuses counts the ServiceL2Status objects in namespace by node (paged list): each speaker writes its own. */
+async function l2Statuses(lab: Lab, namespace: string): Promise<Map<string, number>> {
+  const byNode = new Map<string, number>();
+  let token: string | undefined;
+  do {
+    const page = (await lab.api.custom.listNamespacedCustomObject({
+      group: 'metallb.io',
+      version: 'v1beta1',
+      namespace,
+      plural: 'servicel2statuses',
+      limit: 2000,
+      _continue: token,
+    })) as { items: { status?: { node?: string } }[]; metadata?: { continue?: string } };
+    for (const o of page.items) {
+      const node = o.status?.node ?? '';
+      byNode.set(node, (byNode.get(node) ?? 0) + 1);
+    }
+    token = page.metadata?.continue || undefined;
+  } while (token);
+  return byNode;
 }
 
 /**
@@ -496,6 +527,7 @@ function table(rows: Row[], nodes: number[]): string {
     'others rss MiB',
     'CPU-s',
     'controller peak / rss MiB',
+    'L2 status objects',
     's',
     'load 1/5/15',
   ];
@@ -512,6 +544,7 @@ function table(rows: Row[], nodes: number[]): string {
         f1(m?.others),
         f1(m?.cpu),
         r.controller ? `${f1(r.controller.peak)} / ${f1(r.controller.rss)}` : '-',
+        String(r.announced.get(lab.node(n).name) ?? 0),
         r.seconds.toFixed(0),
         r.load.map((x) => x.toFixed(1)).join(' '),
       ];
@@ -596,7 +629,8 @@ try {
   console.log(table(rows, nodes));
   console.log(
     'peak = VmHWM of the speaker process (since it started), rss = VmRSS now, anon = its anonymous part, ' +
-      "others = RSS of the pod's other processes, CPU-s = the speaker process's user+system time since it started",
+      "others = RSS of the pod's other processes, CPU-s = the speaker process's user+system time since it started, " +
+      "L2 status objects = the ServiceL2Status objects naming the node in the speaker's namespace (what it announces)",
   );
   if (!f.keep) {
     log('restoring the DaemonSet, removing the Services and the pools');
