@@ -18,8 +18,9 @@
 // controller/main.ts the sources), optionally followed by environment settings and node flags
 // (bench/support/variants.ts): `dist/controller.cjs+MALLOC_ARENA_MAX=2+--max-opt=0`.
 // The image's configuration (deploy/Dockerfile, deploy/controller.yaml) is
-// `dist/controller.cjs+MALLOC_ARENA_MAX=2+MALLOC_MMAP_THRESHOLD_=16384+NODE_COMPILE_CACHE=dist/.compile-cache+--max-opt=0+--optimize-for-size`
-// (the bench makes that cache after bundling, as the image build does, under each variant's node flags).
+// `dist/controller.cjs+MALLOC_ARENA_MAX=2+MALLOC_MMAP_THRESHOLD_=16384+--max-opt=0+--optimize-for-size+--bytecode-old-age=1`
+// (no compile cache; a variant with NODE_COMPILE_CACHE=dist/.compile-cache reads the one the bench makes after
+// bundling, under each variant's node flags).
 // The controller inherits NODE_OPTIONS: run with the deployment's value (deploy/controller.yaml) to measure what
 // users run, e.g. NODE_OPTIONS="--max-semi-space-size=1 --max-old-space-size=384".
 // The variant `metallb` is MetalLB's controller (bench/support/metallb.ts: the release it names, built once from
