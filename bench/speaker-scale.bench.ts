@@ -54,6 +54,7 @@ import { repoRoot } from '../test/harness/paths.ts';
 import { RESOURCES } from '../src/contracts/resources.ts';
 import { ADDON_PATH } from '../speaker/native/index.ts';
 import { processMemory, type ProcessMemory } from './support/procmem.ts';
+import { cpuSeconds } from './support/wrk.ts';
 import { onShutdown } from './support/shutdown.ts';
 import { parseVariants, type Variant } from './support/variants.ts';
 
@@ -104,7 +105,6 @@ const HUB_IP = '192.0.2.2';
 const SVC_NS = 'demo';
 const CONFIG_NS = 'ironlb-system';
 const POOL = 'bench-speaker';
-const CLK_TCK = 100;
 
 // ------------------------------------------------------------------------------------------------------------
 // outer: the network namespaces, the bundle, then this script again inside the hub namespace
@@ -193,12 +193,6 @@ const dirs = new Set<string>();
 let cp: ControlPlane | undefined;
 let running: { node: number; proc: ChildProcess }[] = [];
 const deadline = Date.now() + Number(f['max-minutes']) * 60_000;
-
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
-}
 
 /** deployedEnv is the speaker container's environment (deploy/speaker.yaml, deploy/Dockerfile) for node i. */
 function deployedEnv(i: number, v: Variant): NodeJS.ProcessEnv {
@@ -538,21 +532,18 @@ async function inner(): Promise<void> {
     let have = 0;
     const first = variants[0] as Variant;
     for (const n of sizes) {
-      if (f['no-grow']) {
-        // the Services are created with no speaker running; only the restart phase is measured
-        log(`creating Services ${have}..${n - 1} (no speaker running)`);
-        const created = await createServices(c, have, n);
-        log(`  created in ${created.toFixed(1)} s`);
-        have = n;
-      } else {
-        // grow: the first variant's speakers run while the Services are created
+      // grow: the first variant's speakers run while the Services are created (--no-grow: none runs, and only
+      // the restart phase is measured)
+      const grow = !f['no-grow'];
+      if (grow) {
         await startSpeakers(first, logDir);
         if (have === 0) await measurePhase(c, 'idle', 0, first, performance.now(), undefined);
-        log(`grow to ${n} (${first.label}): creating Services ${have}..${n - 1}`);
-        const t0 = performance.now();
-        const created = await createServices(c, have, n);
-        log(`  created in ${created.toFixed(1)} s`);
-        have = n;
+      }
+      log(`creating Services ${have}..${n - 1} (${grow ? `${first.label} running` : 'no speaker running'})`);
+      const t0 = performance.now();
+      log(`  created in ${(await createServices(c, have, n)).toFixed(1)} s`);
+      have = n;
+      if (grow) {
         await measurePhase(c, 'grow', n, first, t0, snapDir);
         await stopSpeakers();
         await deleteStatusObjects(c);
