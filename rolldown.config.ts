@@ -9,7 +9,7 @@ import { defineConfig } from 'rolldown';
 
 // The controller's bundle is CommonJS: Node.js's ES module loader keeps the file's bytes (a 2.5 MB Buffer) for
 // the life of the process beside the source string V8 needs, the CommonJS loader does not — 2.4 MiB less
-// external memory and ~3 MiB less resident at idle (bench/controller.bench.ts; README, "Memory"). The speaker
+// external memory and 1.5-3 MiB less resident at idle (bench/controller.bench.ts; README, "Memory"). The speaker
 // and the ingress stay ES modules (not measured that way).
 const entries = [
   { input: 'controller/main.ts', file: 'dist/controller.cjs', format: 'cjs' as const },
