@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { ManualClock } from '../edge/clock.ts';
 import type { Logger } from '../edge/log.ts';
-import { serveWebhook } from './webhook.ts';
+import { review, serveWebhook } from './webhook.ts';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -53,5 +53,55 @@ describe('serveWebhook', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('review of an object outside the load balancer namespace', () => {
+  const ours = {
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
+    metadata: { name: 'ours', namespace: 'ironlb-system', uid: 'u1', resourceVersion: '1' },
+    spec: { addresses: ['192.0.2.0/28'] },
+  };
+  // another pool over the same addresses: refused in our namespace as an overlap
+  const pool = (namespace: string) => ({
+    uid: 'r1',
+    kind: { kind: 'IPAddressPool' },
+    operation: 'CREATE',
+    name: 'theirs',
+    namespace,
+    object: { ...ours, metadata: { name: 'theirs', namespace } },
+  });
+
+  it('admits it with a warning that it is ignored, not judged against our objects', () => {
+    expect(review('IPAddressPool', pool('metallb-system'), [ours], 'ironlb-system')).toEqual({
+      allowed: true,
+      warnings: [
+        'IPAddressPool "theirs" is in namespace "metallb-system": IronLB reads metallb.io objects only in namespace "ironlb-system" and ignores this one',
+      ],
+    });
+  });
+
+  it('still judges the same object in our namespace against ours', () => {
+    const verdict = review('IPAddressPool', pool('ironlb-system'), [ours], 'ironlb-system');
+    expect(verdict.allowed).toBe(false);
+    expect(verdict.message).toContain('ours');
+  });
+
+  it('lets a BFDProfile elsewhere be deleted even when one of our peers uses that name', () => {
+    const peer = {
+      kind: 'BGPPeer',
+      metadata: { name: 'p', namespace: 'ironlb-system' },
+      spec: { bfdProfile: 'b' },
+    };
+    const del = (namespace: string) => ({
+      uid: 'r2',
+      kind: { kind: 'BFDProfile' },
+      operation: 'DELETE',
+      name: 'b',
+      namespace,
+    });
+    expect(review('BFDProfile', del('other'), [peer], 'ironlb-system')).toEqual({ allowed: true });
+    expect(review('BFDProfile', del('ironlb-system'), [peer], 'ironlb-system').allowed).toBe(false);
   });
 });

@@ -50,6 +50,17 @@ export function review(
   options: { cache?: ParseCache } = {},
 ): AdmissionResult {
   const kind = req.kind?.kind ?? kindHint;
+  // metallb.io objects are namespaced and IronLB reads only its own namespace's: one elsewhere (another
+  // installation's, or a mistake) is neither judged against ours nor refused, and the warning says it is ignored
+  if (req.namespace !== undefined && req.namespace !== '' && req.namespace !== namespace) {
+    if (req.operation === 'DELETE') return { allowed: true };
+    return {
+      allowed: true,
+      warnings: [
+        `${kind} "${req.name ?? ''}" is in namespace "${req.namespace}": IronLB reads metallb.io objects only in namespace "${namespace}" and ignores this one`,
+      ],
+    };
+  }
   if (req.operation === 'DELETE') {
     if (kind !== 'BFDProfile') return { allowed: true };
     const users = existing
