@@ -26,7 +26,7 @@
 // cleaned up: meant for a lab taken down right after). On this 2-core lab the API server creates Services at
 // 6-8 a second (each ClusterIP allocation ~160 ms, one after the other), so 10,000 take over 20 minutes. Not a
 // test: it prints figures, never pass/fail. Bounded by --max-minutes.
-import { readFileSync } from 'node:fs';
+import { headerHelp } from './support/help.ts';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -66,11 +66,7 @@ const { values: f } = parseArgs({
   },
 });
 if (f.help) {
-  console.log(
-    readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\nimport ')[0]
-      ?.replace(/^\/\/ ?/gm, ''),
-  );
+  console.log(headerHelp(import.meta.url));
   process.exit(0);
 }
 const N = Number(f.services);

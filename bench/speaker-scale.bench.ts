@@ -53,6 +53,7 @@ import {
 import { repoRoot } from '../test/harness/paths.ts';
 import { RESOURCES } from '../src/contracts/resources.ts';
 import { ADDON_PATH } from '../speaker/native/index.ts';
+import { headerHelp } from './support/help.ts';
 import { processMemory, type ProcessMemory } from './support/procmem.ts';
 import { cpuSeconds } from './support/wrk.ts';
 import { onShutdown } from './support/shutdown.ts';
@@ -75,11 +76,7 @@ const { values: f } = parseArgs({
   },
 });
 if (f.help) {
-  console.log(
-    readFileSync(new URL(import.meta.url), 'utf8')
-      .split('\nimport ')[0]
-      ?.replace(/^\/\/ ?/gm, ''),
-  );
+  console.log(headerHelp(import.meta.url));
   process.exit(0);
 }
 const sizes = (f.services as string).split(',').map(Number);
