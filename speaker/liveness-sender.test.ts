@@ -97,6 +97,7 @@ function fakeThread(clock: ManualClock) {
   let last = 0;
   let open = false;
   const loads: { first: number; count: number; periodic: boolean }[] = [];
+  const batches: Uint8Array[][] = [];
   const sendNext = (): boolean => {
     const raw = batch.items[batch.head];
     if (!raw) return false;
@@ -122,6 +123,7 @@ function fakeThread(clock: ManualClock) {
     },
     heartbeatLoad(_h, first, items, peers, periodic) {
       loads.push({ first, count: items.length, periodic });
+      batches.push(items);
       const before = last;
       batch = { first, items, head: Math.min(items.length, Math.max(0, last - first + 1)), peers, periodic };
       return before;
@@ -136,7 +138,7 @@ function fakeThread(clock: ManualClock) {
       open = false;
     },
   };
-  return { binding, sent, loads, isOpen: () => open };
+  return { binding, sent, loads, batches, isOpen: () => open };
 }
 
 describe('NativeSender', () => {
@@ -204,6 +206,26 @@ describe('NativeSender', () => {
     clock.advance(500);
     expect(sent.slice(before).map((x) => x.h.state)).toEqual(sent.slice(before).map(() => 'leaving'));
     expect(sent.length).toBe(before + 8);
+    sender.stop();
+  });
+
+  it('signs only the heartbeats a pulse adds, until what they say changes', () => {
+    const { clock, sender, batches, sent } = setup();
+    sender.pulse(state());
+    clock.advance(100);
+    sender.pulse(state());
+    const [a = [], b = []] = batches.slice(-2);
+    // numbered on by one: all but the last are the previous batch's own datagrams, reused as they are
+    expect(b.slice(0, -1).every((d, i) => d === a[i + 1])).toBe(true);
+    expect(b.at(-1)).not.toBe(a.at(-1));
+    sender.pulse(state({ macs: ['02:00:00:00:00:02'] }));
+    const c = batches.at(-1) ?? [];
+    expect(c.some((d) => b.includes(d))).toBe(false);
+    clock.advance(100);
+    expect(sent.at(-1)?.h.macs).toEqual(['02:00:00:00:00:02']);
+    sender.pulse(state({ macs: ['02:00:00:00:00:02'], leaving: true }));
+    clock.advance(100);
+    expect(sent.at(-1)?.h.state).toBe('leaving');
     sender.stop();
   });
 
