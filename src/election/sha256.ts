@@ -31,12 +31,21 @@ const state = new Uint32Array(8);
 /** sha256 returns the 32-byte SHA-256 digest of the bytes; it is pure and never throws. */
 export function sha256(message: Uint8Array): Uint8Array {
   const len = message.length;
-  // Pad: 0x80, zeros, then the bit length as a 64-bit big-endian integer, to a multiple of 64 bytes.
+  const blocks = clearBlocks(len);
+  block.set(message);
+  return digest(len, blocks);
+}
+
+/**
+ * clearBlocks zeroes (growing it if needed) as much of the scratch block as a message of len bytes fills once
+ * padded — 0x80, zeros, then the bit length as a 64-bit big-endian integer, to a multiple of 64 bytes — and
+ * returns that many 64-byte blocks.
+ */
+function clearBlocks(len: number): number {
   const blocks = Math.ceil((len + 9) / 64);
   if (block.length < blocks * 64) block = new Uint8Array(blocks * 64);
   block.fill(0, 0, blocks * 64);
-  block.set(message);
-  return digest(len, blocks);
+  return blocks;
 }
 
 /** digest hashes the first `len` bytes already in `block`, padding them first. */
@@ -128,9 +137,7 @@ export function sha256Text(text: string): Uint8Array {
   let ascii = true;
   for (let i = 0; i < len; i++) if (text.charCodeAt(i) > 0x7f) ascii = false;
   if (!ascii) return sha256(utf8.encode(text));
-  const blocks = Math.ceil((len + 9) / 64);
-  if (block.length < blocks * 64) block = new Uint8Array(blocks * 64);
-  block.fill(0, 0, blocks * 64);
+  const blocks = clearBlocks(len);
   for (let i = 0; i < len; i++) block[i] = text.charCodeAt(i);
   return digest(len, blocks);
 }
