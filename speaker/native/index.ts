@@ -8,7 +8,7 @@ import { ETHERTYPE_ARP, ETHERTYPE_IPV6 } from '../../src/packet/ethernet.ts';
 type Handle = { readonly __brand: 'ironlbPacketHandle' };
 
 /** NativeBinding is the addon's raw surface; use openPacketSocket and interfaceInfo instead. */
-export interface NativeBinding {
+export interface NativeBinding extends HeartbeatBinding {
   interfaceInfo(name: string): {
     index: number;
     mac: Uint8Array;
@@ -22,11 +22,6 @@ export interface NativeBinding {
   startReceive(handle: Handle, cb: (frame: Uint8Array, pkttype: number) => void): void;
   stopReceive(handle: Handle): void;
   close(handle: Handle): void;
-  heartbeatOpen: HeartbeatBinding['heartbeatOpen'];
-  heartbeatLoad: HeartbeatBinding['heartbeatLoad'];
-  heartbeatSendNow: HeartbeatBinding['heartbeatSendNow'];
-  heartbeatLastSent: HeartbeatBinding['heartbeatLastSent'];
-  heartbeatClose: HeartbeatBinding['heartbeatClose'];
 }
 
 /** HeartbeatHandle is the opaque handle of a heartbeat sender thread. */
